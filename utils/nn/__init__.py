@@ -1,0 +1,2 @@
+"""Layers with PyTorch's names, argument order, weight layouts and defaults."""
+from .module import Module, Parameter, count_parameters

@@ -1,0 +1,749 @@
+"""A reverse-mode autograd ``Tensor`` on NumPy or CuPy.
+
+Every op computes its forward value and returns a new Tensor that remembers its
+parents and a ``backward`` closure mapping the output gradient to one gradient
+per parent. ``Tensor.backward()`` walks the graph in reverse topological order.
+Gradients accumulate in ``.grad`` of leaf tensors until they are zeroed.
+
+Floating data defaults to float32; pass ``dtype=np.float64`` for float64.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import threading
+
+import numpy as np
+
+from .backend import asnumpy, check_device, default_device, device_of, get_array_module, to_device
+
+DEFAULT_DTYPE = np.float32
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """False inside a ``no_grad()`` block."""
+    return getattr(_state, "grad_enabled", True)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    previous = is_grad_enabled()
+    _state.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        _state.grad_enabled = previous
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (or decorator) in which ops record no graph."""
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _state.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._previous
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+
+    def __enter__(self):
+        self._previous = is_grad_enabled()
+        _state.grad_enabled = True
+        return self
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._previous
+        return False
+
+
+def _is_floating(dtype) -> bool:
+    return np.issubdtype(np.dtype(dtype), np.floating)
+
+
+def _to_array(data, dtype=None, device=None):
+    """Turn ``data`` into a backend array: float data becomes ``dtype`` (float32 by default)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = get_array_module(data)
+    if device is not None:
+        data = to_device(data, device)
+        xp = get_array_module(data)
+    elif xp is np and not isinstance(data, np.ndarray):
+        target = default_device()
+        if target != "cpu":
+            data = to_device(np.asarray(data), target)
+            xp = get_array_module(data)
+    arr = xp.asarray(data)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if arr.dtype != dtype:
+            arr = arr.astype(dtype)
+    elif arr.dtype.kind == "f" and arr.dtype != DEFAULT_DTYPE:
+        arr = arr.astype(DEFAULT_DTYPE)
+    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    ndiff = grad.ndim - len(shape)
+    if ndiff > 0:
+        grad = grad.sum(axis=tuple(range(ndiff)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it.
+
+    Args:
+        data: array-like (NumPy or CuPy array, list, scalar, or a Tensor).
+        requires_grad: whether gradients should be computed for this tensor.
+        dtype: the element type; floating data defaults to float32.
+        device: ``'cpu'`` or ``'cuda'``; defaults to where ``data`` lives.
+    """
+
+    __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        self.data = _to_array(data, dtype=dtype, device=None if device is None else check_device(device))
+        if requires_grad and not _is_floating(self.data.dtype):
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._parents = ()
+        self._backward = None
+        self._op = ""
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _make(cls, data, parents=(), backward=None, op=""):
+        """Wrap an op's result without casting; record the graph when needed."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        needs = is_grad_enabled() and any(p.requires_grad for p in parents)
+        out.requires_grad = needs
+        out._parents = tuple(parents) if needs else ()
+        out._backward = backward if needs else None
+        out._op = op
+        return out
+
+    def _lift(self, other) -> "Tensor":
+        """Turn a scalar or array operand into a constant Tensor of this tensor's dtype."""
+        if isinstance(other, Tensor):
+            return other
+        arr = self.xp.asarray(other)
+        if _is_floating(self.data.dtype) and arr.dtype != self.data.dtype:
+            arr = arr.astype(self.data.dtype)
+        return Tensor._make(arr)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def xp(self):
+        """The array module (``numpy`` or ``cupy``) holding the data."""
+        return get_array_module(self.data)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return device_of(self.data)
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self._parents
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        dev = ", device='cuda'" if self.device == "cuda" else ""
+        body = np.array2string(asnumpy(self.data), precision=4, separator=", ", threshold=20)
+        return f"Tensor({body}, dtype={self.dtype}{dev}{grad})"
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied to the host from a GPU)."""
+        return asnumpy(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> "Tensor":
+        if flag and not _is_floating(self.dtype):
+            raise TypeError(f"only floating tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def astype(self, dtype) -> "Tensor":
+        """A copy with another dtype; gradients flow back in the original dtype."""
+        dtype = np.dtype(dtype)
+        src = self.dtype
+
+        def backward(g):
+            return (g.astype(src),)
+
+        return Tensor._make(self.data.astype(dtype), (self,), backward, "astype")
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def to(self, device=None, dtype=None) -> "Tensor":
+        """Move to ``device`` and/or change ``dtype``; differentiable."""
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = out.astype(dtype)
+        if device is not None and check_device(device) != out.device:
+            src_device = out.device
+
+            def backward(g):
+                return (to_device(g, src_device),)
+
+            out = Tensor._make(to_device(out.data, device), (out,), backward, "to")
+        return out
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self) -> "Tensor":
+        return self.to("cuda")
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        ``grad`` defaults to 1 for a one-element tensor; otherwise pass the upstream
+        gradient, an array of ``self.shape``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad (did you call it inside no_grad, or on a detached tensor?)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
+            grad = self.xp.ones_like(self.data)
+        else:
+            grad = _to_array(grad, dtype=self.dtype)
+            if grad.shape != self.data.shape:
+                raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
+
+        order, seen = [], set()
+        stack = [(self, False)]
+        while stack:  # iterative DFS: long LSTM graphs must not hit the recursion limit
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for parent in node._parents:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+
+        grads = {id(self): grad}
+        with no_grad():
+            for node in reversed(order):
+                g = grads.pop(id(node), None)
+                if g is None:
+                    continue
+                if not node._parents:
+                    node.grad = g.copy() if node.grad is None else node.grad + g
+                    continue
+                for parent, pg in zip(node._parents, node._backward(g)):
+                    if pg is None or not parent.requires_grad:
+                        continue
+                    key = id(parent)
+                    grads[key] = pg if key not in grads else grads[key] + pg
+
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        other = self._lift(other)
+        a_shape, b_shape = self.shape, other.shape
+
+        def backward(g):
+            return unbroadcast(g, a_shape), unbroadcast(g, b_shape)
+
+        return Tensor._make(self.data + other.data, (self, other), backward, "add")
+
+    def __radd__(self, other):
+        return self._lift(other) + self
+
+    def __sub__(self, other):
+        other = self._lift(other)
+        a_shape, b_shape = self.shape, other.shape
+
+        def backward(g):
+            return unbroadcast(g, a_shape), unbroadcast(-g, b_shape)
+
+        return Tensor._make(self.data - other.data, (self, other), backward, "sub")
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        a, b = self.data, other.data
+
+        def backward(g):
+            return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+
+        return Tensor._make(a * b, (self, other), backward, "mul")
+
+    def __rmul__(self, other):
+        return self._lift(other) * self
+
+    def __truediv__(self, other):
+        other = self._lift(other)
+        a, b = self.data, other.data
+
+        def backward(g):
+            return unbroadcast(g / b, a.shape), unbroadcast(-g * a / (b * b), b.shape)
+
+        return Tensor._make(a / b, (self, other), backward, "div")
+
+    def __rtruediv__(self, other):
+        return self._lift(other) / self
+
+    def __neg__(self):
+        return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            raise TypeError("Tensor ** Tensor is not supported; use exp(b * log(a))")
+        a = self.data
+        p = float(exponent)
+        out = a ** p if p != 2.0 else a * a
+
+        def backward(g):
+            return (g * p * a ** (p - 1.0),)
+
+        return Tensor._make(out.astype(a.dtype, copy=False), (self,), backward, "pow")
+
+    def __matmul__(self, other):
+        other = self._lift(other)
+        a, b = self.data, other.data
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul needs tensors with at least one dimension")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"matmul shape mismatch: {self.shape} @ {other.shape} (inner sizes {a.shape[-1]} and {b.shape[-2 if b.ndim > 1 else 0]})")
+        xp = self.xp
+
+        def backward(g):
+            a2 = a if a.ndim > 1 else a[None, :]
+            b2 = b if b.ndim > 1 else b[:, None]
+            g2 = g
+            if a.ndim == 1:
+                g2 = xp.expand_dims(g2, -2)
+            if b.ndim == 1:
+                g2 = xp.expand_dims(g2, -1)
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + (ga.shape[-1],))
+            if b.ndim == 1:
+                gb = gb.reshape(gb.shape[:-2] + (gb.shape[-2],))
+            return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+
+        return Tensor._make(a @ b, (self, other), backward, "matmul")
+
+    def __rmatmul__(self, other):
+        return self._lift(other) @ self
+
+    # comparisons give boolean tensors that never require grad
+    def _compare(self, other, fn):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(fn(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def eq(self, other) -> "Tensor":
+        """Elementwise equality as a boolean tensor (``==`` keeps Python identity semantics)."""
+        return self._compare(other, lambda a, b: a == b)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        """Sum over ``axis`` (an int, a tuple, or None for all)."""
+        a_shape = self.shape
+        xp = self.xp
+        axes = _normalize_axes(axis, self.ndim)
+
+        def backward(g):
+            if not keepdims:
+                g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(a_shape)))
+            return (xp.broadcast_to(g, a_shape),)
+
+        return Tensor._make(self.data.sum(axis=axes, keepdims=keepdims), (self,), backward, "sum")
+
+    def mean(self, axis=None, keepdims: bool = False):
+        axes = _normalize_axes(axis, self.ndim)
+        count = 1
+        for i in axes:
+            count *= self.shape[i]
+        return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
+
+    def var(self, axis=None, keepdims: bool = False, unbiased: bool = True):
+        """Variance; ``unbiased=True`` divides by n - 1 as ``torch.var`` does."""
+        axes = _normalize_axes(axis, self.ndim)
+        count = 1
+        for i in axes:
+            count *= self.shape[i]
+        centred = self - self.mean(axis=axes, keepdims=True)
+        denom = count - 1 if unbiased else count
+        return (centred * centred).sum(axis=axes, keepdims=keepdims) * (1.0 / max(denom, 1))
+
+    def max(self, axis=None, keepdims: bool = False):
+        """Maximum over ``axis``; ties share the gradient equally (as ``torch.amax``)."""
+        axes = _normalize_axes(axis, self.ndim)
+        a = self.data
+        out = a.max(axis=axes, keepdims=True)
+
+        def backward(g):
+            mask = (a == out).astype(a.dtype)
+            mask /= mask.sum(axis=axes, keepdims=True)
+            if not keepdims:
+                g = g.reshape(out.shape)
+            return (mask * g,)
+
+        value = out if keepdims else out.reshape(tuple(n for i, n in enumerate(a.shape) if i not in axes))
+        return Tensor._make(value, (self,), backward, "max")
+
+    def min(self, axis=None, keepdims: bool = False):
+        return -((-self).max(axis=axis, keepdims=keepdims))
+
+    def argmax(self, axis=None) -> "Tensor":
+        """Indices of the maxima (no gradient)."""
+        return Tensor._make(self.data.argmax(axis=axis))
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        """Reshape to ``shape`` (one dimension may be -1)."""
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        a_shape = self.shape
+        try:
+            out = self.data.reshape(shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {a_shape} ({self.size} elements) into {tuple(shape)}") from None
+        return Tensor._make(out, (self,), lambda g: (g.reshape(a_shape),), "reshape")
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Merge dimensions ``start_dim..end_dim`` into one."""
+        n = self.ndim
+        start, end = start_dim % n if n else 0, end_dim % n if n else 0
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        return self.reshape(shape)
+
+    def transpose(self, dim0: int = -2, dim1: int = -1):
+        """Swap two dimensions (``torch.transpose``)."""
+        xp = self.xp
+        return Tensor._make(xp.swapaxes(self.data, dim0, dim1), (self,), lambda g: (xp.swapaxes(g, dim0, dim1),), "transpose")
+
+    @property
+    def T(self):
+        if self.ndim != 2:
+            raise ValueError(f".T needs a 2-D tensor, got shape {self.shape}; use transpose(dim0, dim1)")
+        return self.transpose(0, 1)
+
+    def permute(self, *dims):
+        """Reorder dimensions: ``out.shape[i] == self.shape[dims[i]]``."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        if sorted(d % self.ndim for d in dims) != list(range(self.ndim)):
+            raise ValueError(f"permute needs a permutation of {self.ndim} dims, got {dims}")
+        inverse = tuple(np.argsort([d % self.ndim for d in dims]))
+        xp = self.xp
+        return Tensor._make(xp.transpose(self.data, dims), (self,), lambda g: (xp.transpose(g, inverse),), "permute")
+
+    def unsqueeze(self, dim: int):
+        dim = dim if dim >= 0 else dim + self.ndim + 1
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = dim % self.ndim
+        if self.shape[dim] != 1:
+            return self
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+
+    def expand(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        a_shape = self.shape
+        out = self.xp.broadcast_to(self.data, shape)
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(g, a_shape),), "expand")
+
+    def __getitem__(self, index):
+        index = _unwrap_index(index)
+        a_shape, dtype = self.shape, self.dtype
+        xp = self.xp
+        advanced = _is_advanced(index)
+
+        def backward(g):
+            full = xp.zeros(a_shape, dtype=dtype)
+            if advanced:
+                if xp is np:
+                    np.add.at(full, index, g)
+                else:
+                    import cupyx
+
+                    cupyx.scatter_add(full, index, g)
+            else:
+                full[index] = g
+            return (full,)
+
+        return Tensor._make(self.data[index], (self,), backward, "getitem")
+
+    # ------------------------------------------------------------------ elementwise math
+    def exp(self):
+        out = self.xp.exp(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self):
+        a = self.data
+        return Tensor._make(self.xp.log(a), (self,), lambda g: (g / a,), "log")
+
+    def sqrt(self):
+        out = self.xp.sqrt(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")
+
+    def abs(self):
+        a = self.data
+        return Tensor._make(self.xp.abs(a), (self,), lambda g: (g * self.xp.sign(a),), "abs")
+
+    def tanh(self):
+        out = self.xp.tanh(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")
+
+    def sigmoid(self):
+        out = stable_sigmoid(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * out * (1.0 - out),), "sigmoid")
+
+    def relu(self):
+        a = self.data
+        mask = a > 0
+        return Tensor._make(a * mask, (self,), lambda g: (g * mask,), "relu")
+
+    def gelu(self):
+        """GELU with the exact erf form (PyTorch's default): x * Phi(x)."""
+        a = self.data
+        cdf = 0.5 * (1.0 + erf(a / math.sqrt(2.0)))
+        pdf = self.xp.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+        out = (a * cdf).astype(a.dtype, copy=False)
+        return Tensor._make(out, (self,), lambda g: ((g * (cdf + a * pdf)).astype(a.dtype, copy=False),), "gelu")
+
+    def clip(self, low=None, high=None):
+        a = self.data
+        out = self.xp.clip(a, low, high)
+        mask = (out == a)
+        return Tensor._make(out, (self,), lambda g: (g * mask,), "clip")
+
+    def softmax(self, axis: int = -1):
+        """Softmax along ``axis``, shifted by the max so large logits do not overflow."""
+        xp = self.xp
+        a = self.data
+        shifted = a - a.max(axis=axis, keepdims=True)
+        e = xp.exp(shifted)
+        out = e / e.sum(axis=axis, keepdims=True)
+
+        def backward(g):
+            return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+        return Tensor._make(out, (self,), backward, "softmax")
+
+    def log_softmax(self, axis: int = -1):
+        """log(softmax(x)) computed as x - max - log(sum(exp(x - max)))."""
+        xp = self.xp
+        a = self.data
+        shifted = a - a.max(axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+        def backward(g):
+            return (g - xp.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+        return Tensor._make(out, (self,), backward, "log_softmax")
+
+    def masked_fill(self, mask, value: float):
+        """Replace entries where ``mask`` is True by ``value`` (mask broadcasts to self)."""
+        m = mask.data if isinstance(mask, Tensor) else self.xp.asarray(mask)
+        if m.dtype != bool:
+            raise TypeError(f"masked_fill needs a boolean mask, got dtype {m.dtype}")
+        a = self.data
+        out = self.xp.where(m, self.xp.asarray(value, dtype=a.dtype), a)
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(self.xp.where(m, 0, g), a.shape).astype(a.dtype, copy=False),), "masked_fill")
+
+
+# ---------------------------------------------------------------------- helpers
+def _normalize_axes(axis, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(sorted(a % ndim for a in axis))
+
+
+def _unwrap_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_advanced(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+def stable_sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def erf(x):
+    """The error function on either backend."""
+    if get_array_module(x) is np:
+        from scipy.special import erf as _erf
+    else:
+        from cupyx.scipy.special import erf as _erf
+    return _erf(x)
+
+
+# ---------------------------------------------------------------------- module-level ops
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+    """Create a Tensor (float32 unless ``dtype`` says otherwise)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def as_tensor(x, dtype=None) -> Tensor:
+    """``x`` itself if it is a Tensor, else a new constant Tensor."""
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.zeros(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=device)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=device)
+
+
+def where(condition, a, b) -> Tensor:
+    """Elementwise ``a if condition else b``; gradients flow to the chosen side."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    a, b = ref._lift(a), ref._lift(b)
+    xp = ref.xp
+    cond = xp.asarray(cond).astype(bool)
+
+    def backward(g):
+        return unbroadcast(xp.where(cond, g, 0), a.shape), unbroadcast(xp.where(cond, 0, g), b.shape)
+
+    return Tensor._make(xp.where(cond, a.data, b.data), (a, b), backward, "where")
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing ``axis`` (``torch.cat``)."""
+    tensors = [as_tensor(t) for t in tensors]
+    xp = tensors[0].xp
+    sizes = [t.shape[axis] for t in tensors]
+    bounds = np.cumsum([0] + sizes)
+
+    def backward(g):
+        return tuple(xp.take(g, xp.arange(int(lo), int(hi)), axis=axis) for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    return Tensor._make(xp.concatenate([t.data for t in tensors], axis=axis), tensors, backward, "cat")
+
+
+cat = concatenate
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new ``axis``."""
+    tensors = [as_tensor(t) for t in tensors]
+    xp = tensors[0].xp
+
+    def backward(g):
+        return tuple(xp.take(g, i, axis=axis) for i in range(len(tensors)))
+
+    return Tensor._make(xp.stack([t.data for t in tensors], axis=axis), tensors, backward, "stack")
+
+
+def _unary(name):
+    def fn(x, *args, **kwargs):
+        return getattr(as_tensor(x), name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return fn
+
+
+exp = _unary("exp")
+log = _unary("log")
+sqrt = _unary("sqrt")
+tanh = _unary("tanh")
+sigmoid = _unary("sigmoid")
+relu = _unary("relu")
+gelu = _unary("gelu")
+softmax = _unary("softmax")
+log_softmax = _unary("log_softmax")
