@@ -1,0 +1,22 @@
+"""Shared fixtures: the device parametrisation that skips CUDA cleanly without a GPU."""
+import numpy as np
+import pytest
+
+from utils.backend import cupy_available
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not cupy_available(), reason="CuPy cannot reach a GPU on this machine")]),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """'cpu', and 'cuda' where CuPy has a GPU (skipped otherwise)."""
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    """A fresh seeded generator so tests never depend on each other's draws."""
+    return np.random.default_rng(1234)
