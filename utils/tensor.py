@@ -266,7 +266,7 @@ class Tensor:
                 raise RuntimeError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
             grad = self.xp.ones_like(self.data)
         else:
-            grad = _to_array(grad, dtype=self.dtype)
+            grad = _to_array(grad, dtype=self.dtype, device=self.device)
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
 
@@ -377,10 +377,10 @@ class Tensor:
             a2 = a if a.ndim > 1 else a[None, :]
             b2 = b if b.ndim > 1 else b[:, None]
             g2 = g
+            if b.ndim == 1:  # restore b's dropped column first: a 1-D @ 1-D gradient is 0-D
+                g2 = xp.expand_dims(g2, -1)
             if a.ndim == 1:
                 g2 = xp.expand_dims(g2, -2)
-            if b.ndim == 1:
-                g2 = xp.expand_dims(g2, -1)
             ga = g2 @ xp.swapaxes(b2, -1, -2)
             gb = xp.swapaxes(a2, -1, -2) @ g2
             if a.ndim == 1:
@@ -680,12 +680,12 @@ def as_tensor(x, dtype=None) -> Tensor:
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.zeros(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=device)
+    return Tensor(np.zeros(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=device)
+    return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
 
 
 def where(condition, a, b) -> Tensor:
