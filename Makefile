@@ -1,0 +1,47 @@
+# Thin targets over the real tools. Every target sets itself up: the first run
+# creates .venv and installs the project into it; later runs reuse it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+WEEK   ?= week4_attention
+
+.PHONY: setup test demo lab bench generate autograde feedback export check clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+test: setup            ## the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+demo: setup            ## release a week, grade a small class of sample submissions, print the grades
+	$(PY) -m grader demo
+
+lab: setup             ## students: open the course in JupyterLab
+	$(VENV)/bin/jupyter lab course/
+
+bench: setup           ## utils against PyTorch CPU on this machine (installs torch==2.13.0)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m benchmarks
+
+generate: setup        ## instructors: solutions/ -> course/
+	$(PY) -m grader generate
+
+autograde: setup       ## instructors: grade submitted/*/$(WEEK)
+	$(PY) -m grader autograde $(WEEK)
+
+feedback: setup
+	$(PY) -m grader feedback $(WEEK)
+
+export: setup
+	$(PY) -m grader export
+
+clean:
+	rm -rf $(VENV) .pytest_cache
