@@ -1,2 +1,6 @@
 """Layers with PyTorch's names, argument order, weight layouts and defaults."""
 from .module import Module, Parameter, count_parameters
+from .container import ModuleList, Sequential
+from .linear import Flatten, Identity, Linear, linear
+from .dropout import Dropout, dropout
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm

@@ -1,0 +1,260 @@
+"""Batch normalisation (``BatchNorm1d``, ``BatchNorm2d``) and ``LayerNorm``, with fused backwards.
+
+Both normalise ``x`` to ``x_hat = (x - mean) / sqrt(var + eps)`` and return
+``x_hat * weight + bias``. Batch norm takes statistics per channel over the batch (and
+spatial axes); layer norm takes them per sample over the trailing ``normalized_shape``.
+The variance used for normalising is the biased one (divide by n), as in PyTorch.
+
+The fused backward of ``y = x_hat * w`` over a group of ``M`` entries is
+
+    dx = w / sqrt(var + eps) * (g - mean(g) - x_hat * mean(g * x_hat))
+
+(per channel for batch norm, per sample for layer norm), which saves building the
+graph of a dozen elementwise ops.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import check_device, xp_for
+from ..tensor import DEFAULT_DTYPE, Tensor, as_tensor
+from .linear import check_same_float_dtype
+from .module import Module, Parameter
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of ``x`` over the batch (and any trailing axes).
+
+    Args:
+        x: (N, C) or (N, C, L) or (N, C, H, W) - channel axis 1.
+        running_mean: (C,) Tensor or None; updated in place when ``training``.
+        running_var: (C,) Tensor or None; updated in place with the UNBIASED batch variance.
+        weight: (C,) or None (scale 1).
+        bias: (C,) or None (shift 0).
+        training: use batch statistics (and update the running ones); otherwise use the running ones.
+        momentum: ``running = (1 - momentum) * running + momentum * batch_statistic``.
+        eps: added to the variance before the square root.
+    Returns:
+        same shape as ``x``.
+    """
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
+    xp = x.xp
+    a = x.data
+    channels = a.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm: expected {name} of shape ({channels},) for input {x.shape}, got {t.shape}")
+    axes = (0,) + tuple(range(2, a.ndim))
+    bshape = (1, channels) + (1,) * (a.ndim - 2)  # broadcasts a (C,) vector against x
+    count = a.size // channels  # entries per channel
+    if training:
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}")
+        mean = a.mean(axis=axes)  # (C,)
+        centred = a - mean.reshape(bshape)  # (N, C, *)
+        var = xp.square(centred).mean(axis=axes)  # (C,) biased
+        if running_mean is not None:
+            running_mean.data[...] = (1.0 - momentum) * running_mean.data + momentum * mean
+        if running_var is not None:
+            running_var.data[...] = (1.0 - momentum) * running_var.data + momentum * var * (count / (count - 1))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
+        mean, var = running_mean.data.astype(a.dtype, copy=False), running_var.data.astype(a.dtype, copy=False)
+        centred = a - mean.reshape(bshape)  # (N, C, *)
+    invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (C,)
+    x_hat = centred
+    x_hat *= invstd.reshape(bshape)  # (N, C, *), in place: centred is not needed again
+    w = weight.data if weight is not None else xp.ones(channels, dtype=a.dtype)  # (C,)
+    out = x_hat * w.reshape(bshape)
+    if bias is not None:
+        out += bias.data.reshape(bshape)
+
+    def backward(g):
+        sum_g = g.sum(axis=axes)  # (C,)
+        sum_g_xhat = (g * x_hat).sum(axis=axes)  # (C,)
+        gx = gw = gb = None
+        if x.requires_grad:
+            scale = (w * invstd).reshape(bshape)
+            if training:
+                gx = scale * (g - (sum_g / count).reshape(bshape) - x_hat * (sum_g_xhat / count).reshape(bshape))
+            else:
+                gx = g * scale
+        if weight is not None and weight.requires_grad:
+            gw = sum_g_xhat
+        if bias is not None and bias.requires_grad:
+            gb = sum_g
+        return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
+
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    return Tensor._make(out, parents, backward, "batch_norm")
+
+
+class _BatchNorm(Module):
+    """Shared machinery of BatchNorm1d and BatchNorm2d; subclasses say which ranks they accept."""
+
+    _ranks = ()
+    _shapes = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        xp = xp_for(check_device(device))
+        dtype = dtype or DEFAULT_DTYPE
+        if affine:
+            self.weight = Parameter(xp.ones(num_features, dtype=dtype))
+            self.bias = Parameter(xp.zeros(num_features, dtype=dtype))
+        else:
+            self.weight = None
+            self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype=np.int64)))
+        else:
+            self.running_mean = None
+            self.running_var = None
+            self.num_batches_tracked = None
+
+    def forward(self, x) -> Tensor:
+        x = self._input(x)
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            raise ValueError(f"{self!r}: expected input of shape {self._shapes} with C={self.num_features}, got {x.shape}")
+        if self.weight is not None:
+            check_same_float_dtype(repr(self), x, self.weight)
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # cumulative moving average, as PyTorch does for momentum=None
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        use_batch_stats = self.training or not self.track_running_stats
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          use_batch_stats, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """PyTorch's ``nn.BatchNorm1d``: per-channel normalisation with running statistics.
+
+    Args:
+        num_features: C.
+        eps: added to the variance (1e-5).
+        momentum: weight of the new batch in the running statistics (0.1; None = cumulative average).
+        affine: learn ``weight`` (ones) and ``bias`` (zeros), both (C,).
+        track_running_stats: keep buffers ``running_mean`` (C,), ``running_var`` (C,) and
+            ``num_batches_tracked`` (); without them batch statistics are used in eval mode too.
+    Shapes:
+        x: (N, C) or (N, C, L) -> same shape.
+    """
+
+    _ranks = (2, 3)
+    _shapes = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """PyTorch's ``nn.BatchNorm2d``: per-channel normalisation of images with running statistics.
+
+    Args: as ``BatchNorm1d``.
+    Shapes:
+        x: (N, C, H, W) -> (N, C, H, W); statistics over N, H and W for each channel.
+    """
+
+    _ranks = (4,)
+    _shapes = "(N, C, H, W)"
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise each sample over its trailing ``normalized_shape`` axes.
+
+    Args:
+        x: (*, *normalized_shape).
+        normalized_shape: an int or tuple: the trailing dimensions to normalise over.
+        weight: normalized_shape or None (scale 1).
+        bias: normalized_shape or None (shift 0).
+        eps: added to the variance before the square root.
+    Returns:
+        same shape as ``x``.
+    """
+    x = as_tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if x.ndim < k or x.shape[x.ndim - k:] != shape:
+        raise ValueError(f"layer_norm: expected input of shape (*, {', '.join(map(str, shape))}), got {x.shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
+    xp = x.xp
+    a = x.data
+    axes = tuple(range(a.ndim - k, a.ndim))
+    lead_axes = tuple(range(a.ndim - k))
+    count = int(np.prod(shape))
+    mean = a.mean(axis=axes, keepdims=True)  # (*, 1, ..., 1)
+    x_hat = a - mean  # (*, *normalized_shape)
+    var = xp.square(x_hat).mean(axis=axes, keepdims=True)  # (*, 1, ..., 1) biased
+    invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)
+    x_hat *= invstd
+    out = x_hat * weight.data if weight is not None else x_hat.copy()
+    if bias is not None:
+        out += bias.data
+
+    def backward(g):
+        gx = gw = gb = None
+        if x.requires_grad:
+            g_hat = g * weight.data if weight is not None else g  # gradient wrt x_hat
+            gx = invstd * (g_hat - g_hat.mean(axis=axes, keepdims=True)
+                           - x_hat * (g_hat * x_hat).sum(axis=axes, keepdims=True) * (1.0 / count))
+        if weight is not None and weight.requires_grad:
+            gw = (g * x_hat).sum(axis=lead_axes)  # normalized_shape
+        if bias is not None and bias.requires_grad:
+            gb = g.sum(axis=lead_axes)  # normalized_shape
+        return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
+
+    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    return Tensor._make(out, parents, backward, "layer_norm")
+
+
+class LayerNorm(Module):
+    """PyTorch's ``nn.LayerNorm``: normalise each sample over its trailing dimensions.
+
+    Args:
+        normalized_shape: int or tuple, the trailing dimensions, e.g. ``d_model``.
+        eps: added to the variance (1e-5).
+        elementwise_affine: learn ``weight`` (ones) and, when ``bias``, ``bias`` (zeros), both normalized_shape.
+        bias: learn the additive bias (True).
+    Shapes:
+        x: (*, *normalized_shape) -> same shape; e.g. (N, T, d_model) with normalized_shape=d_model.
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        xp = xp_for(check_device(device))
+        dtype = dtype or DEFAULT_DTYPE
+        self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
+        self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
+
+    def forward(self, x) -> Tensor:
+        x = self._input(x)
+        k = len(self.normalized_shape)
+        if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
+            raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
+        if self.weight is not None:
+            check_same_float_dtype(repr(self), x, self.weight)
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
