@@ -1,0 +1,319 @@
+"""The result objects behind every visible check, and helpers that build them.
+
+A check function returns a ``CheckResult``: a title and a list of ``CheckItem``s, each
+one named test with pass/fail and a plain-words message. ``show_result`` renders it
+(an HTML table in Jupyter, text elsewhere) and raises ``CheckFailed`` when anything
+failed, so a notebook cell turns red with a short message instead of a traceback.
+
+Student code is called through ``run_student``, which turns an unfinished stub
+(``NotImplementedError``) or any other exception into a failed item.
+"""
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backend import asnumpy
+
+_UTILS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------------- exceptions
+class CheckFailed(AssertionError):
+    """Raised by ``show_result`` when a check failed; Jupyter shows only its message."""
+
+    def _render_traceback_(self):
+        return str(self).splitlines()
+
+
+class ExerciseNotReady(NotImplementedError):
+    """Raised by ``requires`` when a cell needs an exercise that is still a stub."""
+
+    def _render_traceback_(self):
+        return str(self).splitlines()
+
+
+# ---------------------------------------------------------------------- results
+def _short(value, limit: int = 120) -> str:
+    """A one-line description of ``value`` of at most ``limit`` characters."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        arr = asnumpy(value)
+        text = np.array2string(arr, precision=4, threshold=8, edgeitems=2, separator=", ").replace("\n", "")
+        text = f"{text} (shape {arr.shape}, {arr.dtype})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass
+class CheckItem:
+    """One named test inside a check.
+
+    Args:
+        name: what was tested, e.g. ``"output shape"``.
+        passed: whether it passed.
+        message: plain words on what is wrong (and, ideally, the likely cause).
+        expected, received: optional values shown beside the message.
+    """
+
+    name: str
+    passed: bool
+    message: str = ""
+    expected: object = None
+    received: object = None
+
+    def details(self) -> str:
+        """The message plus expected/received values, as one text block."""
+        parts = [self.message] if self.message else []
+        if self.expected is not None:
+            parts.append(f"expected: {_short(self.expected)}")
+        if self.received is not None:
+            parts.append(f"received: {_short(self.received)}")
+        return "\n".join(parts)
+
+
+@dataclass
+class CheckResult:
+    """The outcome of a visible check: a title and its items.
+
+    ``passed`` is True when there is at least one item and every item passed.
+    """
+
+    title: str
+    items: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.items) and all(item.passed for item in self.items)
+
+    @property
+    def failed_items(self) -> list:
+        return [item for item in self.items if not item.passed]
+
+    def add(self, item: CheckItem) -> CheckItem:
+        self.items.append(item)
+        return item
+
+    def summary(self) -> str:
+        """One line, e.g. ``"Exercise 1 (AlexNet): 3 of 4 checks passed"``."""
+        n_passed = sum(item.passed for item in self.items)
+        if not self.items:
+            return f"{self.title}: no checks ran"
+        verdict = "all checks passed" if self.passed else f"{n_passed} of {len(self.items)} checks passed"
+        return f"{self.title}: {verdict}"
+
+    def to_text(self) -> str:
+        lines = [self.summary()]
+        for item in self.items:
+            lines.append(f"  [{'PASS' if item.passed else 'FAIL'}] {item.name}")
+            if not item.passed:
+                lines.extend("         " + line for line in item.details().splitlines())
+        return "\n".join(lines)
+
+    __str__ = to_text
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.passed else "#cf222e"
+        rows = []
+        for item in self.items:
+            mark = ("&#10004; pass", "#1a7f37") if item.passed else ("&#10008; fail", "#cf222e")
+            message = html.escape(item.details()).replace("\n", "<br>") if not item.passed else ""
+            rows.append(
+                f"<tr><td style='text-align:left'>{html.escape(item.name)}</td>"
+                f"<td style='color:{mark[1]};font-weight:bold'>{mark[0]}</td>"
+                f"<td style='text-align:left;font-family:monospace'>{message}</td></tr>"
+            )
+        return (
+            f"<div><p style='color:{colour};font-weight:bold'>{html.escape(self.summary())}</p>"
+            "<table><thead><tr><th>check</th><th>result</th><th>message</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+        )
+
+
+# ---------------------------------------------------------------------- rendering
+def _in_kernel() -> bool:
+    """True inside a running Jupyter kernel (where HTML output is shown)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def show_result(title: str, result) -> CheckResult:
+    """Render a check's result and raise ``CheckFailed`` if anything failed.
+
+    Args:
+        title: the exercise, e.g. ``"Exercise 3 (AlexNet)"``; replaces the result's title.
+        result: a ``CheckResult`` or a list of ``CheckItem``s.
+
+    Returns the ``CheckResult`` when every item passed.
+    """
+    if isinstance(result, CheckItem):
+        result = [result]
+    items = result.items if isinstance(result, CheckResult) else list(result)
+    result = CheckResult(title, items)
+    if _in_kernel():
+        from IPython.display import display
+
+        display(result)
+    else:
+        print(result.to_text())
+    if not result.passed:
+        if not result.items:
+            raise CheckFailed(f"{title}: no checks ran")
+        lines = [f"{title}: {len(result.failed_items)} of {len(result.items)} checks failed"]
+        for item in result.failed_items:
+            first = item.message.splitlines()[0] if item.message else ""
+            lines.append(f"  - {item.name}" + (f": {first}" if first else ""))
+        raise CheckFailed("\n".join(lines))
+    return result
+
+
+# ---------------------------------------------------------------------- building items
+def check_true(name: str, condition, message: str) -> CheckItem:
+    """A pass when ``condition`` is true; otherwise a fail carrying ``message``."""
+    passed = bool(condition)
+    return CheckItem(name, passed, "" if passed else message)
+
+
+def _shape_of(value) -> tuple:
+    if isinstance(value, (tuple, list)) and all(isinstance(n, (int, np.integer)) for n in value):
+        return tuple(int(n) for n in value)
+    if not hasattr(value, "shape"):
+        raise TypeError(f"expected an array or Tensor with a .shape, got {type(value).__name__}")
+    return tuple(value.shape)
+
+
+def check_shape(name: str, received, expected_shape) -> CheckItem:
+    """Compare ``received.shape`` (or a shape tuple) with ``expected_shape``.
+
+    ``None`` in ``expected_shape`` matches any size on that axis.
+    """
+    expected_shape = tuple(expected_shape)
+    if not hasattr(received, "shape") and not isinstance(received, (tuple, list)):
+        return CheckItem(name, False, f"expected an array or Tensor of shape {expected_shape}, got a {type(received).__name__}",
+                         expected=expected_shape, received=type(received).__name__)
+    shape = _shape_of(received)
+    ok = len(shape) == len(expected_shape) and all(e is None or e == s for e, s in zip(expected_shape, shape))
+    if ok:
+        return CheckItem(name, True)
+    if len(shape) != len(expected_shape):
+        message = f"shape {shape} has {len(shape)} axes, expected {len(expected_shape)} axes {expected_shape}"
+    else:
+        axes = [i for i, (e, s) in enumerate(zip(expected_shape, shape)) if e is not None and e != s]
+        message = f"shape {shape} differs from the expected {expected_shape} on axis{'es' if len(axes) > 1 else ''} {', '.join(map(str, axes))}"
+        if sorted(shape) == sorted(n for n in expected_shape if n is not None) and None not in expected_shape:
+            message += " (the right sizes in the wrong order: a swapped or transposed axis?)"
+    return CheckItem(name, False, message, expected=expected_shape, received=shape)
+
+
+def check_close(name: str, received, expected, rtol: float = 1e-5, atol: float = 1e-6) -> CheckItem:
+    """Compare values elementwise: pass when ``|received - expected| <= atol + rtol * |expected|``.
+
+    The message reports the maximum absolute and relative errors, the first index that
+    differs with both values there, and the tolerance they should be below.
+    """
+    if received is None:
+        return CheckItem(name, False, "received None: did the function forget to `return` its result?")
+    got = asnumpy(received).astype(np.float64)
+    want = asnumpy(expected).astype(np.float64)
+    if got.shape != want.shape:
+        return CheckItem(name, False, f"shape {got.shape} differs from the expected {want.shape}",
+                         expected=want.shape, received=got.shape)
+    tolerance = f"should be below atol={atol:g} + rtol={rtol:g} * |expected|"
+    if got.size == 0:
+        return CheckItem(name, True)
+    if not np.all(np.isfinite(got) | ~np.isfinite(want)):
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(got) & np.isfinite(want))[0])
+        return CheckItem(name, False, f"received non-finite values (NaN or inf), first at index {first}: "
+                         f"received {got[first]!r}, expected {want[first]:.6g}")
+    abs_err = np.abs(got - want)
+    abs_err = np.where(np.isfinite(want), abs_err, np.where(got == want, 0.0, np.inf))
+    rel_err = abs_err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
+    bad = abs_err > atol + rtol * np.abs(want)
+    errors = f"max abs error {abs_err.max():.3g}, max relative error {np.nanmax(np.where(abs_err == 0, 0, rel_err)):.3g} ({tolerance})"
+    if not bad.any():
+        return CheckItem(name, True, errors)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f"index {first}" if first else "the value"
+    message = f"{errors}; first difference at {where}: received {got[first]:.6g}, expected {want[first]:.6g}"
+    return CheckItem(name, False, message)
+
+
+# ---------------------------------------------------------------------- calling student code
+def _callable_name(fn) -> str:
+    """``f`` for a function, ``Model.forward`` for a Module instance, ``Class`` for a class."""
+    if isinstance(fn, type) or hasattr(fn, "__qualname__"):
+        return getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    if hasattr(fn, "forward"):
+        return f"{type(fn).__name__}.forward"
+    return type(fn).__name__
+
+
+def _qualified_stub_name(exc: BaseException, fallback: str) -> str:
+    """The function whose body raised ``exc``: the innermost frame outside ``utils``,
+    with its class prefix (``AlexNet.forward``)."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not os.path.abspath(code.co_filename).startswith(_UTILS_DIR + os.sep):
+            found = getattr(code, "co_qualname", code.co_name)
+        tb = tb.tb_next
+    return found or fallback
+
+
+def not_implemented_message(function_name: str) -> str:
+    return f"not implemented yet: fill in the `YOUR CODE HERE` part of `{function_name}`"
+
+
+def run_student(name: str, fn, *args, **kwargs):
+    """Call student code ``fn(*args, **kwargs)`` without letting it crash the check.
+
+    Returns:
+        ``(value, None)`` when the call succeeds, or ``(None, item)`` where ``item`` is a
+        failed ``CheckItem`` named ``name``: for ``NotImplementedError`` it says which
+        stub to fill in; for any other exception it shows the exception type and message.
+
+    Typical use inside a check::
+
+        out, error = run_student("forward pass", model, x)
+        if error:
+            return CheckResult(title, [error])
+    """
+    try:
+        return fn(*args, **kwargs), None
+    except NotImplementedError as exc:
+        stub = _qualified_stub_name(exc, _callable_name(fn))
+        return None, CheckItem(name, False, not_implemented_message(stub))
+    except Exception as exc:  # a student's bug must become a failed item, never a crash
+        where = _qualified_stub_name(exc, _callable_name(fn))
+        return None, CheckItem(name, False, f"calling `{_callable_name(fn)}` raised {type(exc).__name__}: {exc} (in `{where}`)")
+
+
+class requires:
+    """Context manager for a cell that needs a finished exercise.
+
+    ``with requires("Exercise 3 (AlexNet)"): ...`` turns a ``NotImplementedError`` raised
+    inside into a short ``ExerciseNotReady`` error naming the exercise (and the stub) to
+    finish first. Other exceptions pass through unchanged.
+    """
+
+    def __init__(self, exercise: str):
+        self.exercise = exercise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None or not issubclass(exc_type, NotImplementedError) or isinstance(exc, ExerciseNotReady):
+            return False
+        stub = _qualified_stub_name(exc, "")
+        detail = f": `{stub}` is " if stub else ": this cell uses code that is "
+        message = (f"Finish {self.exercise} first{detail}not implemented yet. "
+                   "Fill in its `YOUR CODE HERE` part, run its check, then rerun this cell.")
+        raise ExerciseNotReady(message) from None
