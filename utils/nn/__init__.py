@@ -4,3 +4,4 @@ from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear, linear
 from .dropout import Dropout, dropout
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm
+from .activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, elu, leaky_relu
