@@ -8,3 +8,8 @@ __version__ = "0.1.0"
 from .backend import asnumpy, cupy_available, default_device, get_array_module, to_device
 from .tensor import Tensor, as_tensor, cat, concatenate, enable_grad, is_grad_enabled, no_grad, ones, stack, tensor, where, zeros
 from .gradcheck import gradcheck
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, binary_cross_entropy,
+                     binary_cross_entropy_with_logits, cross_entropy, mse_loss)
+from .metrics import accuracy, mse
+from .optim import SGD, Adam, CosineAnnealingLR, StepLR, clip_grad_norm_
+from .serialization import load, load_model, save, save_model

@@ -5,3 +5,7 @@ from .linear import Flatten, Identity, Linear, linear
 from .dropout import Dropout, dropout
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm
 from .activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, elu, leaky_relu
+from .embedding import Embedding, PositionalEncoding, embedding
+from .attention import MultiHeadAttention, masked_softmax, scaled_dot_product_attention
+from .recurrent import LSTM, LSTMCell
+from .transformer import TransformerEncoderLayer
