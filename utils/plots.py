@@ -72,6 +72,7 @@ def plot_history(history):
             ``val_loss``, ``train_metric``, ``val_metric`` (missing or empty lists are skipped).
     """
     data = history.as_dict() if hasattr(history, "as_dict") else dict(history)
+    metric_name = getattr(history, "metric_name", "metric")
     has_metric = any(data.get(k) for k in ("train_metric", "val_metric"))
     fig, axes = _new_figure(1, 2 if has_metric else 1, figsize=(10 if has_metric else 5, 3.5))
     panels = [("loss", axes[0, 0])] + ([("metric", axes[0, 1])] if has_metric else [])
@@ -82,8 +83,8 @@ def plot_history(history):
                 epochs = np.arange(1, len(values) + 1)
                 ax.plot(epochs, values, style, markersize=3, label=split)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(what if what == "loss" else data.get("metric_name", "metric"))
-        ax.set_title(f"{what}: train vs validation")
+        ax.set_ylabel(what if what == "loss" else metric_name)
+        ax.set_title(f"{what if what == 'loss' else metric_name}: train vs validation")
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend()
