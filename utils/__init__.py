@@ -13,3 +13,7 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, bina
 from .metrics import accuracy, mse
 from .optim import SGD, Adam, CosineAnnealingLR, StepLR, clip_grad_norm_
 from .serialization import load, load_model, save, save_model
+from .data import (DataLoader, generate_image_data, generate_sequence_classification_data, generate_time_series_data,
+                   load_digits, train_test_split)
+from .training import History, evaluate, fit, predict
+from . import checks, plots
