@@ -9,3 +9,4 @@ from .embedding import Embedding, PositionalEncoding, embedding
 from .attention import MultiHeadAttention, masked_softmax, scaled_dot_product_attention
 from .recurrent import LSTM, LSTMCell
 from .transformer import TransformerEncoderLayer
+from .conv import Conv2d, conv2d

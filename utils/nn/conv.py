@@ -1,0 +1,175 @@
+"""2-D convolution (``Conv2d``, NCHW) through im2col and one batched GEMM.
+
+Forward: pad once, take a strided *view* of every ``kh x kw`` window (no copy), lay the
+windows out as columns ``(N, C*kh*kw, Ho*Wo)`` (the one im2col copy), and multiply by the
+weight matrix ``(O, C*kh*kw)``. Backward: the weight gradient is one more GEMM against
+the same columns; the input gradient is a GEMM back to columns followed by col2im, a
+scatter-add of ``kh*kw`` strided slices (a loop over kernel offsets, never over pixels).
+
+Output size, per spatial axis (PyTorch's formula):
+
+    H_out = floor((H + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
+"""
+from __future__ import annotations
+
+from ..backend import get_array_module as get_xp
+from ..tensor import Tensor, as_tensor
+from .init import uniform_fan_in
+from .linear import check_same_float_dtype
+from .module import Module, Parameter
+
+
+def pair(value, name: str, layer: str) -> tuple:
+    """``(v, v)`` for an int, the tuple itself for a 2-tuple; ``ValueError`` otherwise."""
+    if isinstance(value, int):
+        value = (value, value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{layer}: {name} must be an int or a pair of ints, got {value}")
+    return value
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """``floor((size + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1``."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pad2d(a, padding: tuple, value: float = 0.0):
+    """``a`` (N, C, H, W) padded with ``value``: (N, C, H + 2*ph, W + 2*pw); ``a`` itself when no padding."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return a
+    n, c, h, w = a.shape
+    out = get_xp(a).full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=a.dtype)  # (N, C, Hp, Wp)
+    out[:, :, ph:ph + h, pw:pw + w] = a
+    return out
+
+
+def windows(a, kernel: tuple, stride: tuple, dilation: tuple = (1, 1)):
+    """A read-only strided view of every window of ``a``: no data is copied.
+
+    Args:
+        a: (N, C, Hp, Wp), already padded.
+    Returns:
+        (N, C, Ho, Wo, kh, kw) where ``[n, c, i, j]`` is the window whose top-left pixel is
+        ``(i*stride_h, j*stride_w)``.
+    """
+    xp = get_xp(a)
+    n, c, hp, wp = a.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho, wo = output_size(hp, kh, sh, 0, dh), output_size(wp, kw, sw, 0, dw)
+    s_n, s_c, s_h, s_w = a.strides
+    return xp.lib.stride_tricks.as_strided(
+        a, shape=(n, c, ho, wo, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw), writeable=False
+    )  # (N, C, Ho, Wo, kh, kw)
+
+
+def col2im(cols, padded_shape: tuple, stride: tuple, dilation: tuple = (1, 1)):
+    """Scatter-add window entries back onto the padded image (the adjoint of ``windows``).
+
+    Args:
+        cols: (N, C, kh, kw, Ho, Wo) - one value per window entry.
+        padded_shape: (N, C, Hp, Wp).
+    Returns:
+        (N, C, Hp, Wp) where each pixel holds the sum over the windows that cover it.
+    """
+    xp = get_xp(cols)
+    _, _, kh, kw, ho, wo = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out = xp.zeros(padded_shape, dtype=cols.dtype)  # (N, C, Hp, Wp)
+    for p in range(kh):
+        for q in range(kw):
+            top, left = p * dh, q * dw
+            out[:, :, top:top + sh * (ho - 1) + 1:sh, left:left + sw * (wo - 1) + 1:sw] += cols[:, :, p, q]
+    return out
+
+
+def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation=1) -> Tensor:
+    """Cross-correlate a batch of images with a bank of filters (what deep learning calls convolution).
+
+    Args:
+        x: (N, C, H, W).
+        weight: (O, C, kh, kw).
+        bias: (O,) or None.
+        stride, padding, dilation: int or (h, w) pairs; padding is with zeros.
+    Returns:
+        (N, O, Ho, Wo) with ``Ho = floor((H + 2*ph - dh*(kh - 1) - 1) / sh) + 1`` (same for W).
+    """
+    x = as_tensor(x)
+    stride, padding, dilation = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d"), pair(dilation, "dilation", "conv2d")
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: expected input (N, {weight.shape[1] if weight.ndim == 4 else 'C'}, H, W) for weight (O, C, kh, kw) = {weight.shape}, got input {x.shape}")
+    check_same_float_dtype("conv2d", x, weight)
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = output_size(h, kh, stride[0], padding[0], dilation[0]), output_size(w, kw, stride[1], padding[1], dilation[1])
+    if ho <= 0 or wo <= 0:
+        raise ValueError(f"conv2d: input {x.shape} padded by {padding} is smaller than the (dilated) kernel {(kh, kw)}")
+    padded = pad2d(x.data, padding)  # (N, C, Hp, Wp)
+    cols = windows(padded, (kh, kw), stride, dilation).transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)  # (N, C*kh*kw, L)
+    w2 = weight.data.reshape(o, c * kh * kw)  # (O, C*kh*kw)
+    out = w2 @ cols  # (N, O, L)
+    if bias is not None:
+        out += bias.data[:, None]
+
+    def backward(g):
+        g2 = g.reshape(n, o, ho * wo)  # (N, O, L)
+        gx = gw = gb = None
+        if x.requires_grad:
+            gcols = (w2.T @ g2).reshape(n, c, kh, kw, ho, wo)  # (N, C, kh, kw, Ho, Wo)
+            gpad = col2im(gcols, padded.shape, stride, dilation)  # (N, C, Hp, Wp)
+            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]  # (N, C, H, W)
+        if weight.requires_grad:
+            gw = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)  # (O, C, kh, kw)
+        if bias is not None and bias.requires_grad:
+            gb = g2.sum(axis=(0, 2))  # (O,)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._make(out.reshape(n, o, ho, wo), parents, backward, "conv2d")  # (N, O, Ho, Wo)
+
+
+class Conv2d(Module):
+    """PyTorch's ``nn.Conv2d`` on NCHW images (zero padding, one group).
+
+    Args:
+        in_channels: C.
+        out_channels: O.
+        kernel_size: int or (kh, kw).
+        stride, padding, dilation: int or (h, w) pairs (defaults 1, 0, 1).
+        bias: learn a per-output-channel bias (default True).
+        device, dtype: where and in which float type the parameters live.
+    Parameters:
+        weight: (O, C, kh, kw) and bias: (O,), both ``U(-1/sqrt(C*kh*kw), 1/sqrt(C*kh*kw))``.
+    Shapes:
+        x: (N, C, H, W) -> (N, O, Ho, Wo), ``Ho = floor((H + 2*ph - dh*(kh - 1) - 1) / sh) + 1``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 *, bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        name = f"Conv2d({in_channels}, {out_channels})"
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = pair(stride, "stride", name)
+        self.padding = pair(padding, "padding", name)
+        self.dilation = pair(dilation, "dilation", name)
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.weight = Parameter(uniform_fan_in((out_channels, in_channels) + self.kernel_size, fan_in, dtype=dtype, device=device))
+        self.bias = Parameter(uniform_fan_in((out_channels,), fan_in, dtype=dtype, device=device)) if bias else None
+
+    def forward(self, x) -> Tensor:
+        x = self._input(x)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}")
+        check_same_float_dtype(repr(self), x, self.weight)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        return text + ("" if self.bias is not None else ", bias=False")
