@@ -110,50 +110,68 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
     H = weight_hh.shape[1]
     dt = x.dtype
     Wih, Whh = weight_ih.data, weight_hh.data
-    WhhT = Whh.T  # (H, 4H)
+
+    # sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so ONE tanh per step activates all four gates:
+    # the i, f, o columns are pre-scaled by 1/2 and mapped back with a multiply-add.
+    half = xp.full((4, H), 0.5, dtype=dt)
+    half[2] = 1.0
+    col_scale = half.reshape(4 * H)  # (4H,) 0.5 for i, f, o; 1 for g
+    col_shift = col_scale.copy()
+    col_shift[2 * H:3 * H] = 0.0  # (4H,) 0.5 for i, f, o; 0 for g
+    WhhT = Whh.T * col_scale  # (H, 4H)
 
     x2 = x.data.reshape(T * N, I)  # (T*N, I)
     pre = x2 @ Wih.T  # (T*N, 4H): every time step's input projection in one GEMM
     if bias_ih is not None:
         pre += bias_ih.data + bias_hh.data
-    pre = pre.reshape(T, N, 4 * H)  # (T, N, 4H)
+    pre = (pre * col_scale).reshape(T, N, 4 * H)  # (T, N, 4H)
 
     acts = xp.empty((T, N, 4 * H), dtype=dt)  # activated gates [i | f | g | o] per step
     hs = xp.empty((T + 1, N, H), dtype=dt)  # h_0 .. h_T
     cs = xp.empty((T + 1, N, H), dtype=dt)  # c_0 .. c_T
     tanh_c = xp.empty((T, N, H), dtype=dt)  # tanh(c_1) .. tanh(c_T)
+    ig = xp.empty((N, H), dtype=dt)
     hs[0], cs[0] = h0.data, c0.data
     for t in range(T):
-        a = pre[t] + hs[t] @ WhhT  # (N, 4H)
-        gates = acts[t]
-        gates[:, :2 * H] = _sigmoid(a[:, :2 * H])  # i, f
-        gates[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])  # g
-        gates[:, 3 * H:] = _sigmoid(a[:, 3 * H:])  # o
+        gates = acts[t]  # (N, 4H)
+        xp.matmul(hs[t], WhhT, out=gates)
+        gates += pre[t]
+        xp.tanh(gates, out=gates)
+        gates *= col_scale
+        gates += col_shift  # sigmoid for i, f, o; tanh for g
         i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        cs[t + 1] = f * cs[t] + i * g
-        tanh_c[t] = xp.tanh(cs[t + 1])
-        hs[t + 1] = o * tanh_c[t]
+        xp.multiply(f, cs[t], out=cs[t + 1])
+        xp.multiply(i, g, out=ig)
+        cs[t + 1] += ig  # c_t = f * c_{t-1} + i * g
+        xp.tanh(cs[t + 1], out=tanh_c[t])
+        xp.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
 
     packed = xp.concatenate([hs[1:], cs[T:]], axis=0)  # (T + 1, N, H)
 
     def backward(grad):
+        # Every factor that does not depend on the incoming gradient, for all steps at once.
+        a4 = acts.reshape(T, N, 4, H)
+        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]  # (T, N, H) each
+        coef = xp.empty((T, N, 3, H), dtype=dt)  # d a_{i,f,g} = dc * coef
+        coef[:, :, 0] = g * i * (1.0 - i)
+        coef[:, :, 1] = cs[:T] * f * (1.0 - f)
+        coef[:, :, 2] = i * (1.0 - g * g)
+        dc_from_dh = o * (1.0 - tanh_c * tanh_c)  # (T, N, H): dc = dh * this + dc_next
+        da_o = tanh_c * o * (1.0 - o)  # (T, N, H): d a_o = dh * this
+
         g_h = grad[:T]  # (T, N, H) gradient reaching each h_t from outside
         dA = xp.empty((T, N, 4 * H), dtype=dt)  # gradient of the pre-activation gates
+        dA4 = dA.reshape(T, N, 4, H)
         dh_next = xp.zeros((N, H), dtype=dt)
         dc_next = grad[T].copy()  # (N, H)
         for t in range(T - 1, -1, -1):
-            gates = acts[t]
-            i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-            dh = g_h[t] + dh_next
-            tc = tanh_c[t]
-            dc = dh * o * (1.0 - tc * tc) + dc_next
-            d = dA[t]
-            d[:, :H] = dc * g * i * (1.0 - i)  # d a_i
-            d[:, H:2 * H] = dc * cs[t] * f * (1.0 - f)  # d a_f
-            d[:, 2 * H:3 * H] = dc * i * (1.0 - g * g)  # d a_g
-            d[:, 3 * H:] = dh * tc * o * (1.0 - o)  # d a_o
-            dh_next = d @ Whh  # (N, H)
-            dc_next = dc * f
+            dh = g_h[t] + dh_next  # (N, H)
+            dc = dh * dc_from_dh[t]
+            dc += dc_next
+            xp.multiply(coef[t], dc[:, None, :], out=dA4[t, :, :3])  # d a_i, d a_f, d a_g
+            xp.multiply(dh, da_o[t], out=dA4[t, :, 3])  # d a_o
+            dh_next = dA[t] @ Whh  # (N, H)
+            dc_next = dc * f[t]
         dA2 = dA.reshape(T * N, 4 * H)  # (T*N, 4H)
         gx = (dA2 @ Wih).reshape(T, N, I) if x.requires_grad else None  # (T, N, I)
         gWih = dA2.T @ x2 if weight_ih.requires_grad else None  # (4H, I)
