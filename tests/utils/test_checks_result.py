@@ -1,0 +1,127 @@
+"""The check framework: items, results, rendering, CheckFailed, student stubs, requires()."""
+import numpy as np
+import pytest
+
+from utils.checks import (CheckFailed, CheckItem, CheckResult, ExerciseNotReady, check_close, check_shape,
+                          check_true, requires, run_student, show_result)
+
+
+class StubNet:
+    """Stands in for a student's model whose forward is still a stub."""
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+
+def stub_attention(q, k, v):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def test_passing_result_renders_and_returns(capsys):
+    result = CheckResult("Exercise 1 (AlexNet)", [check_true("builds", True, "never shown"),
+                                                   check_shape("output", np.zeros((2, 10)), (2, 10))])
+    assert result.passed
+    assert result.summary() == "Exercise 1 (AlexNet): all checks passed"
+    assert show_result("Exercise 1 (AlexNet)", result).passed
+    out = capsys.readouterr().out
+    assert "all checks passed" in out and "[PASS] output" in out
+
+
+def test_failing_result_raises_checkfailed_naming_exercise_and_checks(capsys):
+    items = [check_true("softmax rows", False, "rows of the attention weights do not sum to 1"),
+             check_shape("output", np.zeros((3, 4)), (3, 5)), check_true("ok", True, "")]
+    with pytest.raises(CheckFailed) as info:
+        show_result("Exercise 2 (attention)", CheckResult("ignored", items))
+    message = str(info.value)
+    assert isinstance(info.value, AssertionError)
+    assert message.startswith("Exercise 2 (attention): 2 of 3 checks failed")
+    assert "softmax rows: rows of the attention weights do not sum to 1" in message
+    assert "output:" in message and "ok" not in message.split("\n", 1)[1]
+    assert info.value._render_traceback_() == message.splitlines()
+    assert "[FAIL] softmax rows" in capsys.readouterr().out
+
+
+def test_empty_result_is_not_a_pass():
+    assert not CheckResult("x").passed
+    with pytest.raises(CheckFailed, match="no checks ran"):
+        show_result("x", [])
+
+
+def test_check_shape_messages():
+    assert check_shape("s", np.zeros((2, 3)), (2, None)).passed
+    swapped = check_shape("s", np.zeros((4, 3)), (3, 4))
+    assert not swapped.passed and "wrong order" in swapped.message
+    assert swapped.expected == (3, 4) and swapped.received == (4, 3)
+    axes = check_shape("s", np.zeros((2, 3, 4)), (2, 3))
+    assert "3 axes" in axes.message and "expected 2 axes" in axes.message
+    assert not check_shape("s", 5.0, (1,)).passed
+
+
+def test_check_close_reports_errors_index_and_tolerance():
+    expected = np.linspace(-1, 1, 12).reshape(3, 4)
+    assert check_close("v", expected + 1e-9, expected).passed
+    received = expected.copy()
+    received[1, 2] += 0.25
+    item = check_close("v", received, expected, rtol=1e-5, atol=1e-6)
+    assert not item.passed
+    assert "max abs error 0.25" in item.message
+    assert "max relative error" in item.message
+    assert "index (1, 2)" in item.message
+    assert f"expected {expected[1, 2]:.6g}" in item.message and f"received {received[1, 2]:.6g}" in item.message
+    assert "atol=1e-06" in item.message and "rtol=1e-05" in item.message
+    assert "differs" in check_close("v", np.zeros(3), np.zeros(4)).message
+    assert "NaN" in check_close("v", np.array([np.nan, 1.0]), np.array([0.0, 1.0])).message
+    assert "return" in check_close("v", None, np.zeros(2)).message
+
+
+def test_run_student_names_the_unfinished_stub():
+    value, item = run_student("forward pass", StubNet(), np.zeros(3))
+    assert value is None and not item.passed
+    assert item.message == "not implemented yet: fill in the `YOUR CODE HERE` part of `StubNet.forward`"
+    _, item = run_student("attention", stub_attention, 1, 2, 3)
+    assert "`stub_attention`" in item.message and "YOUR CODE HERE" in item.message
+
+
+def test_run_student_turns_other_errors_into_failed_items():
+    def buggy(x):
+        return x.reshape(7)
+
+    value, item = run_student("reshape", buggy, np.zeros(3))
+    assert value is None and not item.passed
+    assert "ValueError" in item.message and "cannot reshape" in item.message and "buggy" in item.message
+    value, item = run_student("fine", lambda x: x + 1, 1)
+    assert value == 2 and item is None
+
+
+def test_text_and_html_rendering_escape_and_show_details():
+    result = CheckResult("Ex <1>", [CheckItem("mask <polarity>", False, "True must mean 'may attend'",
+                                              expected=np.ones(2), received=np.zeros(2)),
+                                    CheckItem("shape", True)])
+    text = result.to_text()
+    assert text.splitlines()[0] == "Ex <1>: 1 of 2 checks passed"
+    assert "[FAIL] mask <polarity>" in text and "[PASS] shape" in text
+    assert "expected: [1., 1.]" in text and "received: [0., 0.]" in text
+    html = result._repr_html_()
+    assert html.count("<tr>") == 3  # header + two items
+    assert "mask &lt;polarity&gt;" in html and "<polarity>" not in html
+    assert "fail" in html and "pass" in html and "may attend" in html
+
+
+def test_requires_turns_stub_into_short_error():
+    with pytest.raises(ExerciseNotReady) as info:
+        with requires("Exercise 3 (AlexNet)"):
+            StubNet()(np.zeros(2))
+    message = str(info.value)
+    assert "Finish Exercise 3 (AlexNet) first" in message and "`StubNet.forward`" in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value._render_traceback_() == message.splitlines()
+    with pytest.raises(ZeroDivisionError):  # other errors pass through untouched
+        with requires("Exercise 3 (AlexNet)"):
+            1 / 0
+    with requires("Exercise 3 (AlexNet)"):
+        pass
