@@ -10,3 +10,4 @@ from .attention import MultiHeadAttention, masked_softmax, scaled_dot_product_at
 from .recurrent import LSTM, LSTMCell
 from .transformer import TransformerEncoderLayer
 from .conv import Conv2d, conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, adaptive_avg_pool2d, avg_pool2d, max_pool2d

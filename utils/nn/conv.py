@@ -46,7 +46,7 @@ def pad2d(a, padding: tuple, value: float = 0.0):
 
 
 def windows(a, kernel: tuple, stride: tuple, dilation: tuple = (1, 1)):
-    """A read-only strided view of every window of ``a``: no data is copied.
+    """A strided view of every window of ``a``: no data is copied (never write through it).
 
     Args:
         a: (N, C, Hp, Wp), already padded.
@@ -60,7 +60,7 @@ def windows(a, kernel: tuple, stride: tuple, dilation: tuple = (1, 1)):
     ho, wo = output_size(hp, kh, sh, 0, dh), output_size(wp, kw, sw, 0, dw)
     s_n, s_c, s_h, s_w = a.strides
     return xp.lib.stride_tricks.as_strided(
-        a, shape=(n, c, ho, wo, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw), writeable=False
+        a, shape=(n, c, ho, wo, kh, kw), strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
     )  # (N, C, Ho, Wo, kh, kw)
 
 

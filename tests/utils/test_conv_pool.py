@@ -1,0 +1,172 @@
+"""Conv2d and pooling: gradients, forward against direct loops, tie routing, errors, torch."""
+import numpy as np
+import pytest
+
+import utils.nn as nn
+from utils import Tensor, gradcheck
+
+
+def t64(rng, *shape, requires_grad=True):
+    return Tensor(rng.standard_normal(shape), requires_grad=requires_grad, dtype=np.float64)
+
+
+def direct_conv(x, w, b, stride, padding):
+    """A plain loop over output pixels: the textbook definition."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp_ = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    ho = (h + 2 * padding[0] - kh) // stride[0] + 1
+    wo = (wd + 2 * padding[1] - kw) // stride[1] + 1
+    out = np.zeros((n, o, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            patch = xp_[:, :, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out
+
+
+CONV_CASES = [(1, 0), (2, 1), ((2, 1), (0, 2))]
+
+
+@pytest.mark.parametrize("stride,padding", CONV_CASES)
+def test_conv2d_forward_matches_direct_loop(rng, device, stride, padding):
+    layer = nn.Conv2d(3, 4, (3, 2), stride, padding, device=device)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    out = layer(x)
+    s, p = (stride,) * 2 if isinstance(stride, int) else stride, (padding,) * 2 if isinstance(padding, int) else padding
+    expected = direct_conv(x, layer.weight.numpy(), layer.bias.numpy(), s, p)
+    assert out.shape == expected.shape and out.dtype == np.float32 and out.device == device
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride,padding", CONV_CASES)
+def test_conv2d_gradcheck_every_input(rng, stride, padding):
+    x, w, b = t64(rng, 2, 3, 5, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4)
+    gradcheck(lambda x, w, b: nn.conv2d(x, w, b, stride, padding), x, w, b)
+
+
+def test_conv2d_dilation_and_no_bias_gradcheck(rng):
+    x, w = t64(rng, 1, 2, 7, 6), t64(rng, 3, 2, 2, 2)
+    gradcheck(lambda x, w: nn.conv2d(x, w, None, 1, 1, dilation=2), x, w)
+
+
+def test_conv2d_module_gradcheck_parameters(rng):
+    layer = nn.Conv2d(2, 3, 3, padding=1).double()
+    x = t64(rng, 2, 2, 4, 5)
+    gradcheck(lambda x, w, b: layer(x), x, layer.weight, layer.bias)
+
+
+def test_conv2d_layout_init_and_state_dict():
+    np.random.seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8))
+    assert model[0].weight.shape == (8, 3, 5, 5) and model[0].bias.shape == (8,)
+    assert set(model.state_dict()) == {"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"}
+    assert np.abs(model[0].weight.numpy()).max() <= 1 / np.sqrt(75)
+    assert nn.Conv2d(3, 8, 3, bias=False).bias is None
+
+
+def test_conv2d_keeps_float32(rng):
+    layer = nn.Conv2d(3, 4, 3, padding=1)
+    x = Tensor(rng.standard_normal((2, 3, 6, 6)), requires_grad=True)
+    out = layer(x)
+    out.backward(np.ones(out.shape, dtype=np.float32))
+    assert out.dtype == x.grad.dtype == layer.weight.grad.dtype == layer.bias.grad.dtype == np.float32
+
+
+def test_conv2d_errors_name_expected_and_received():
+    layer = nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 4.*\(N, 3, H, W\).*\(3, 8, 8\)"):
+        layer(np.zeros((3, 8, 8)))
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\).*\(2, 1, 8, 8\)"):
+        layer(np.zeros((2, 1, 8, 8)))
+    with pytest.raises(TypeError, match="float32.*float64"):
+        layer(Tensor(np.zeros((2, 3, 8, 8)), dtype=np.float64))
+    with pytest.raises(ValueError, match="smaller than"):
+        layer(np.zeros((1, 3, 2, 2)))
+
+
+# ---------------------------------------------------------------- pooling
+def direct_pool(x, k, s, p, reduce, fill):
+    n, c, h, w = x.shape
+    xp_ = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            out[:, :, i, j] = reduce(xp_[:, :, i * s:i * s + k, j * s:j * s + k], axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("k,s,p", [(2, None, 0), (3, 2, 1), (3, 1, 1)])
+def test_pool_forward_matches_loops_and_gradcheck(rng, device, k, s, p):
+    x = rng.standard_normal((2, 3, 7, 6))
+    stride = k if s is None else s
+    mx = nn.MaxPool2d(k, s, p)(Tensor(x, device=device))
+    av = nn.AvgPool2d(k, s, p)(Tensor(x, device=device))
+    np.testing.assert_allclose(mx.numpy(), direct_pool(x, k, stride, p, np.max, -np.inf), rtol=1e-6)
+    np.testing.assert_allclose(av.numpy(), direct_pool(x, k, stride, p, np.mean, 0.0), rtol=1e-5, atol=1e-6)
+    x64 = Tensor(x, requires_grad=True, dtype=np.float64)  # continuous values: no ties, max is smooth
+    gradcheck(lambda x: nn.max_pool2d(x, k, s, p), x64)
+    gradcheck(lambda x: nn.avg_pool2d(x, k, s, p), x64)
+
+
+def test_max_pool_ties_route_gradient_to_first_max_only():
+    x = Tensor(np.array([[[[1.0, 1.0, 0.0, 2.0],
+                           [1.0, 0.0, 2.0, 2.0]]]]), requires_grad=True)
+    out = nn.max_pool2d(x, 2)
+    np.testing.assert_array_equal(out.numpy(), [[[[1.0, 2.0]]]])
+    out.backward(np.array([[[[10.0, 20.0]]]]))
+    np.testing.assert_array_equal(x.grad, [[[[10.0, 0.0, 0.0, 20.0], [0.0, 0.0, 0.0, 0.0]]]])
+    assert x.grad.sum() == 30.0  # never duplicated across ties
+
+
+def test_overlapping_max_windows_accumulate_gradient():
+    x = Tensor(np.array([[[[0.0, 5.0, 0.0, 0.0]]]]), requires_grad=True)
+    out = nn.max_pool2d(x, (1, 2), stride=1)  # the 5 wins two windows
+    out.backward(np.ones(out.shape))
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 2.0, 1.0, 0.0]]]])
+
+
+def test_adaptive_avg_pool(rng):
+    x = rng.standard_normal((2, 3, 8, 6))
+    out = nn.AdaptiveAvgPool2d((4, 2))(Tensor(x, dtype=np.float64))
+    expected = x.reshape(2, 3, 4, 2, 2, 3).mean(axis=(3, 5))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    glob = nn.AdaptiveAvgPool2d(1)(Tensor(x, dtype=np.float64))
+    assert glob.shape == (2, 3, 1, 1)
+    np.testing.assert_allclose(glob.numpy()[..., 0, 0], x.mean(axis=(2, 3)), rtol=1e-12)
+    gradcheck(lambda x: nn.adaptive_avg_pool2d(x, (2, 3)), Tensor(x, requires_grad=True, dtype=np.float64))
+    with pytest.raises(ValueError, match=r"output size \(3, 2\) must divide.*\(8, 6\)"):
+        nn.adaptive_avg_pool2d(Tensor(x), (3, 2))
+
+
+def test_pool_errors():
+    with pytest.raises(ValueError, match=r"max_pool2d: expected input of shape \(N, C, H, W\), got \(3, 8, 8\)"):
+        nn.MaxPool2d(2)(np.zeros((3, 8, 8)))
+    with pytest.raises(ValueError, match="at most half"):
+        nn.max_pool2d(Tensor(np.zeros((1, 1, 8, 8))), 2, padding=2)
+    with pytest.raises(TypeError, match="floating"):
+        nn.avg_pool2d(Tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), 2)
+
+
+# ---------------------------------------------------------------- torch
+def test_conv_and_pool_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = np.round(rng.standard_normal((2, 3, 9, 8)) * 2) / 2  # coarse values: ties in max pooling
+    w, b = rng.standard_normal((5, 3, 3, 3)), rng.standard_normal(5)
+    ours = [Tensor(a, requires_grad=True, dtype=np.float64) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = nn.max_pool2d(nn.conv2d(*ours, stride=(2, 1), padding=1), 2, 1) + nn.avg_pool2d(ours[0], 3, 2, 1).sum()
+    ref = F.max_pool2d(F.conv2d(*theirs, stride=(2, 1), padding=1), 2, 1) + F.avg_pool2d(theirs[0], 3, 2, 1).sum()
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    ref.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-9, atol=1e-10)
+    tie = np.round(rng.standard_normal((1, 2, 6, 6)))
+    a, t = Tensor(tie, requires_grad=True, dtype=np.float64), torch.tensor(tie, requires_grad=True)
+    nn.max_pool2d(a, 3, 1, 1).backward(np.ones((1, 2, 6, 6)))
+    F.max_pool2d(t, 3, 1, 1).backward(torch.ones(1, 2, 6, 6, dtype=torch.float64))
+    np.testing.assert_array_equal(a.grad, t.grad.numpy())

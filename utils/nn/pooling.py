@@ -1,0 +1,167 @@
+"""Pooling over NCHW images: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``.
+
+Windows are a strided view of the (padded) input, as in ``conv.py``; the backward pass
+scatters window gradients back with ``col2im``. Output size per spatial axis:
+
+    H_out = floor((H + 2*padding - kernel_size) / stride) + 1
+
+Max pooling sends each window's gradient to ONE input position, the first maximum in
+the window in row-major order (as PyTorch does), not split across ties.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor, as_tensor
+from .conv import col2im, output_size, pad2d, pair, windows
+from .module import Module
+
+
+def _pool_geometry(x: Tensor, kernel_size, stride, padding, layer: str):
+    """Validate a pooling call; return (kernel, stride, padding, Ho, Wo)."""
+    kernel = pair(kernel_size, "kernel_size", layer)
+    stride = kernel if stride is None else pair(stride, "stride", layer)
+    padding = pair(padding, "padding", layer)
+    if x.ndim != 4:
+        raise ValueError(f"{layer}: expected input of shape (N, C, H, W), got {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{layer}: expected a floating input, got dtype {x.dtype}")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
+    ho = output_size(x.shape[2], kernel[0], stride[0], padding[0])
+    wo = output_size(x.shape[3], kernel[1], stride[1], padding[1])
+    if ho <= 0 or wo <= 0:
+        raise ValueError(f"{layer}: input {x.shape} padded by {padding} is smaller than the kernel {kernel}")
+    return kernel, stride, padding, ho, wo
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Maximum over each ``kh x kw`` window (padding counts as -inf).
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size: int or (kh, kw).
+        stride: int or pair; defaults to ``kernel_size``.
+        padding: int or pair, at most half the kernel.
+    Returns:
+        (N, C, Ho, Wo), ``Ho = floor((H + 2*ph - kh) / sh) + 1``.
+    """
+    x = as_tensor(x)
+    (kh, kw), stride, padding, ho, wo = _pool_geometry(x, kernel_size, stride, padding, "max_pool2d")
+    xp = x.xp
+    n, c, h, w = x.shape
+    padded = pad2d(x.data, padding, value=-xp.inf)  # (N, C, Hp, Wp)
+    flat = windows(padded, (kh, kw), stride).reshape(n, c, ho, wo, kh * kw)  # (N, C, Ho, Wo, kh*kw) copy
+    first_max = flat.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, 1): the first maximum on ties
+    out = xp.take_along_axis(flat, first_max, axis=-1)[..., 0]  # (N, C, Ho, Wo)
+
+    def backward(g):
+        onehot = (xp.arange(kh * kw) == first_max) * g[..., None]  # (N, C, Ho, Wo, kh*kw)
+        cols = onehot.astype(x.dtype, copy=False).reshape(n, c, ho, wo, kh, kw).transpose(0, 1, 4, 5, 2, 3)  # (N, C, kh, kw, Ho, Wo)
+        gpad = col2im(cols, padded.shape, stride)  # (N, C, Hp, Wp)
+        return (gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w],)  # (N, C, H, W)
+
+    return Tensor._make(out, (x,), backward, "max_pool2d")
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Mean over each ``kh x kw`` window; zero padding counts in the mean (PyTorch's default).
+
+    Args:
+        x: (N, C, H, W).
+        kernel_size: int or (kh, kw).
+        stride: int or pair; defaults to ``kernel_size``.
+        padding: int or pair, at most half the kernel.
+    Returns:
+        (N, C, Ho, Wo), ``Ho = floor((H + 2*ph - kh) / sh) + 1``.
+    """
+    x = as_tensor(x)
+    (kh, kw), stride, padding, ho, wo = _pool_geometry(x, kernel_size, stride, padding, "avg_pool2d")
+    xp = x.xp
+    n, c, h, w = x.shape
+    padded = pad2d(x.data, padding)  # (N, C, Hp, Wp)
+    scale = 1.0 / (kh * kw)
+    out = (windows(padded, (kh, kw), stride).sum(axis=(-2, -1)) * scale).astype(x.dtype, copy=False)  # (N, C, Ho, Wo)
+
+    def backward(g):
+        share = (g * scale).astype(x.dtype, copy=False)  # (N, C, Ho, Wo)
+        cols = xp.broadcast_to(share[:, :, None, None], (n, c, kh, kw, ho, wo))  # (N, C, kh, kw, Ho, Wo) view
+        gpad = col2im(cols, padded.shape, stride)  # (N, C, Hp, Wp)
+        return (gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w],)  # (N, C, H, W)
+
+    return Tensor._make(out, (x,), backward, "avg_pool2d")
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Average-pool to a fixed ``(Ho, Wo)`` whatever the input size.
+
+    Supported when ``Ho`` divides ``H`` and ``Wo`` divides ``W`` (so every output is the mean
+    of an equal ``H/Ho x W/Wo`` block), which includes global pooling ``output_size=1``.
+
+    Args:
+        x: (N, C, H, W).
+        output_size: int or (Ho, Wo).
+    Returns:
+        (N, C, Ho, Wo).
+    """
+    x = as_tensor(x)
+    ho, wo = pair(output_size, "output_size", "adaptive_avg_pool2d")
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got {x.shape}")
+    h, w = x.shape[2:]
+    if ho <= 0 or wo <= 0 or h % ho or w % wo:
+        raise ValueError(f"adaptive_avg_pool2d: output size {(ho, wo)} must divide the input's spatial size {(h, w)} "
+                         f"(input {x.shape}); uneven bins are not supported")
+    return avg_pool2d(x, (h // ho, w // wo))
+
+
+class _Pool2d(Module):
+    """Holds kernel_size, stride (defaults to kernel_size) and padding for the pooling modules."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_Pool2d):
+    """PyTorch's ``nn.MaxPool2d``: (N, C, H, W) -> (N, C, Ho, Wo), ``Ho = floor((H + 2p - k) / s) + 1``.
+
+    Args:
+        kernel_size: int or pair; stride: defaults to kernel_size; padding: int or pair (0).
+    """
+
+    def forward(self, x) -> Tensor:
+        return max_pool2d(self._input(x), self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
+    """PyTorch's ``nn.AvgPool2d`` (zero padding counted in the mean):
+    (N, C, H, W) -> (N, C, Ho, Wo), ``Ho = floor((H + 2p - k) / s) + 1``.
+
+    Args:
+        kernel_size: int or pair; stride: defaults to kernel_size; padding: int or pair (0).
+    """
+
+    def forward(self, x) -> Tensor:
+        return avg_pool2d(self._input(x), self.kernel_size, self.stride, self.padding)
+
+
+class AdaptiveAvgPool2d(Module):
+    """PyTorch's ``nn.AdaptiveAvgPool2d`` for sizes that divide the input: (N, C, H, W) -> (N, C, Ho, Wo).
+
+    Args:
+        output_size: int or (Ho, Wo); ``1`` is global average pooling.
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x) -> Tensor:
+        return adaptive_avg_pool2d(self._input(x), self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
