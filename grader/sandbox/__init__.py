@@ -1,0 +1,21 @@
+"""Run untrusted student code in an isolated, resource-limited process; get plain data back.
+
+- ``StudentSession``: a jailed worker holding the student's program; ``call`` / ``get`` /
+  ``module`` requests return decoded plain data (arrays, numbers, strings).
+- ``run_notebook``: execute a whole notebook with nbclient inside the jail.
+- ``jail.run`` / ``JailedProcess``: run any command in the jail.
+
+Needs Linux, root and util-linux ``unshare``; otherwise ``SandboxUnavailable`` (never a silent
+unsandboxed run). ``sandbox_unavailable_reason()`` tells tests whether to skip.
+"""
+from .codec import AsTensor, CodecError
+from .jail import JailResult, JailedProcess, SandboxUnavailable, Workspace, require_sandbox, run, sandbox_unavailable_reason
+from .limits import Limits
+from .notebook import NotebookRun, run_notebook
+from .session import ModuleResult, ParameterInfo, StudentCrashed, StudentError, StudentSession, StudentTimeout
+
+__all__ = [
+    "AsTensor", "CodecError", "JailResult", "JailedProcess", "Limits", "ModuleResult", "NotebookRun", "ParameterInfo",
+    "SandboxUnavailable", "StudentCrashed", "StudentError", "StudentSession", "StudentTimeout", "Workspace",
+    "require_sandbox", "run", "run_notebook", "sandbox_unavailable_reason",
+]

@@ -1,0 +1,195 @@
+"""The student-side worker: runs INSIDE the sandbox, as the sandbox's unprivileged uid.
+
+Usage: ``python worker.py BASE``. ``BASE/program.json`` holds the student program (a list of
+Python source chunks, e.g. notebook cells). The worker executes it in a fresh globals dict,
+then serves requests one at a time. Each request is a line ``request ID`` on stdin naming
+``BASE/requests/ID.npz``; the answer goes to ``BASE/replies/ID.npz`` and the line ``reply ID``
+goes to the protocol channel: the original stdout, dup'ed to a private fd before fd 1 is
+pointed at stderr and fd 0 at /dev/null. So prints cannot corrupt the protocol (and a forged
+reply only forges the student's own answer, which the trusted side judges anyway).
+
+Requests (``kind``): ``call`` a function, ``get`` a global, ``module`` (build a class, maybe
+load a state dict, train/eval, call a method, maybe backward, report outputs and gradients).
+Errors raised by student code are answered as ``{"ok": False, "error": {type, message,
+traceback}}`` with only the student's own frames in the traceback.
+
+Needs only the standard library, NumPy and (for tensors and modules) ``utils``.
+"""
+import json
+import linecache
+import os
+import sys
+import traceback
+
+import numpy as np
+
+try:
+    import _grader_codec as codec  # the copy placed next to this file in the sandbox
+except ImportError:  # run from the source tree (tests, debugging)
+    from grader.sandbox import codec
+
+STUDENT_FILE_PREFIX = "<cell "
+
+
+def describe_exception(exc: BaseException) -> dict:
+    """Type, message and the student's own traceback frames of ``exc``."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<the exception's message could not be shown>"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(STUDENT_FILE_PREFIX)]
+    return {"type": type(exc).__name__, "message": message, "traceback": traceback.format_list(frames)}
+
+
+def load_program(path, namespace) -> list:
+    """Execute every chunk of the program in ``namespace``; return the errors raised, per chunk."""
+    with open(path, encoding="utf-8") as fh:
+        program = json.load(fh)
+    errors = []
+    for i, source in enumerate(program["chunks"]):
+        filename = f"{STUDENT_FILE_PREFIX}{i}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            exec(compile(source, filename, "exec"), namespace)
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included: student code
+            errors.append({"chunk": i, **describe_exception(exc)})
+            if not program.get("continue_on_error", False):
+                break
+    return errors
+
+
+def make_tensor(array, requires_grad=False):
+    from utils import Tensor
+
+    return Tensor(array, requires_grad=bool(requires_grad) and array.dtype.kind == "f", dtype=array.dtype)
+
+
+def lookup(namespace, name):
+    if name not in namespace:
+        raise NameError(f"name '{name}' is not defined (did you run/keep the cell that defines it?)")
+    return namespace[name]
+
+
+def to_array(value):
+    """NumPy array of a tensor/array-like, or None."""
+    if value is None:
+        return None
+    if hasattr(value, "numpy") and callable(value.numpy):
+        return np.asarray(value.numpy())
+    data = getattr(value, "data", value)
+    if hasattr(data, "get") and type(data).__module__.split(".")[0] == "cupy":
+        return data.get()
+    return np.asarray(data)
+
+
+def wrap_input(value, dtype, requires_grad):
+    """Float arrays become Tensors (cast to ``dtype`` if given); other values pass unchanged."""
+    from utils import Tensor
+
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        arr = value.astype(dtype) if dtype is not None else value
+        return Tensor(arr, requires_grad=requires_grad, dtype=arr.dtype)
+    return value
+
+
+def handle_call(req, namespace):
+    fn = lookup(namespace, req["name"])
+    return fn(*req.get("args", ()), **req.get("kwargs", {}))
+
+
+def handle_get(req, namespace):
+    return lookup(namespace, req["name"])
+
+
+def handle_module(req, namespace):
+    cls = lookup(namespace, req["class_name"])
+    dtype = np.dtype(req["dtype"]) if req.get("dtype") else None
+    model = cls(**req.get("init_kwargs", {}))
+    if dtype is not None:
+        model.to(dtype=dtype)
+    state = req.get("state")
+    if state is not None:
+        model.load_state_dict({k: (v.astype(dtype) if dtype is not None and v.dtype.kind == "f" else v) for k, v in state.items()})
+    model.train() if req.get("train") else model.eval()
+    input_grad = bool(req.get("input_grad"))
+    inputs = [wrap_input(x, dtype, input_grad) for x in req.get("inputs", [])]
+    kwargs = {k: wrap_input(v, dtype, False) for k, v in req.get("method_kwargs", {}).items()}
+    outputs = getattr(model, req.get("method") or "forward")(*inputs, **kwargs)
+    if req.get("backward") is not None:
+        first = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+        if not hasattr(first, "backward"):
+            raise TypeError(f"{req['class_name']}.{req.get('method') or 'forward'} returned a {type(first).__name__}, "
+                            "not a Tensor, so gradients cannot flow back through it")
+        first.backward(req["backward"])
+    parameters = {}
+    for name, p in model.named_parameters():
+        parameters[name] = {"shape": tuple(int(n) for n in p.shape), "dtype": str(p.dtype), "grad": to_array(p.grad)}
+    result = {
+        "outputs": outputs,
+        "parameters": parameters,
+        "input_grads": [to_array(getattr(x, "grad", None)) if getattr(x, "requires_grad", False) else None for x in inputs],
+        "attrs": {name: getattr(model, name) for name in req.get("attrs", [])},
+        "training": bool(getattr(model, "training", False)),
+    }
+    if req.get("return_state"):
+        result["state"] = {k: to_array(v) for k, v in model.state_dict().items()}
+    return result
+
+
+HANDLERS = {"call": handle_call, "get": handle_get, "module": handle_module}
+
+
+def answer(base, request_id, namespace):
+    try:
+        req = codec.read_file(os.path.join(base, "requests", f"{request_id}.npz"), make_tensor=make_tensor)
+        handler = HANDLERS[req["kind"]]
+    except Exception as exc:
+        return {"ok": False, "error": {"type": "ProtocolError", "message": f"bad request: {exc}", "traceback": []}}
+    try:
+        value = handler(req, namespace)
+    except BaseException as exc:
+        return {"ok": False, "error": describe_exception(exc)}
+    return {"ok": True, "value": value}
+
+
+def flush_student_output():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def send(base, proto, request_id, reply):
+    flush_student_output()
+    path = os.path.join(base, "replies", f"{request_id}.npz")
+    try:
+        codec.write_file(path, reply)
+    except codec.CodecError as exc:
+        error = {"type": "TypeError", "message": f"the grader cannot read back what your code returned: {exc}", "traceback": []}
+        codec.write_file(path, {"ok": False, "error": error})
+    proto.write(f"reply {request_id}\n")
+    proto.flush()
+
+
+def main():
+    base = sys.argv[1]
+    proto = os.fdopen(os.dup(1), "w", encoding="ascii")
+    requests = os.fdopen(os.dup(0), "r", encoding="ascii")
+    os.dup2(2, 1)  # student prints go to the captured, capped stderr stream
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    errors = load_program(os.path.join(base, "program.json"), namespace)
+    send(base, proto, "start", {"ok": True, "value": {"errors": errors}})
+    for line in requests:
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "request" and parts[1].isdigit():
+            send(base, proto, parts[1], answer(base, parts[1], namespace))
+
+
+if __name__ == "__main__":
+    main()
