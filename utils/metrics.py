@@ -19,14 +19,13 @@ def accuracy(logits_or_preds, targets) -> float:
     """
     preds = asnumpy(logits_or_preds)
     targets = asnumpy(targets)
-    if preds.ndim == targets.ndim + 1:
+    if preds.ndim == targets.ndim + 1 and preds.shape[:-1] == targets.shape:
         preds = preds.argmax(axis=-1)  # (N, ...)
     elif preds.shape != targets.shape:
         raise ValueError(
-            f"accuracy: expected scores of shape {targets.shape + ('C',)} or predictions of shape {targets.shape}, got {preds.shape}"
+            f"accuracy: expected scores of shape {targets.shape + ('C',)} or predictions of shape {targets.shape} "
+            f"(the targets' shape), got {preds.shape}"
         )
-    if preds.shape != targets.shape:
-        raise ValueError(f"accuracy: predictions have shape {preds.shape} after argmax, targets have shape {targets.shape}")
     if targets.size == 0:
         raise ValueError("accuracy: no targets given (empty array)")
     return float(np.mean(preds == targets))
