@@ -27,7 +27,7 @@ def test_passing_result_renders_and_returns(capsys):
                                                    check_shape("output", np.zeros((2, 10)), (2, 10))])
     assert result.passed
     assert result.summary() == "Exercise 1 (AlexNet): all checks passed"
-    assert show_result("Exercise 1 (AlexNet)", result).passed
+    assert show_result("Exercise 1 (AlexNet)", result) is None
     out = capsys.readouterr().out
     assert "all checks passed" in out and "[PASS] output" in out
 
@@ -103,6 +103,7 @@ def test_text_and_html_rendering_escape_and_show_details():
                                               expected=np.ones(2), received=np.zeros(2)),
                                     CheckItem("shape", True)])
     text = result.to_text()
+    assert repr(result) == str(result) == text
     assert text.splitlines()[0] == "Ex <1>: 1 of 2 checks passed"
     assert "[FAIL] mask <polarity>" in text and "[PASS] shape" in text
     assert "expected: [1., 1.]" in text and "received: [0., 0.]" in text

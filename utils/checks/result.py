@@ -75,7 +75,7 @@ class CheckItem:
         return "\n".join(parts)
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckResult:
     """The outcome of a visible check: a title and its items.
 
@@ -113,7 +113,7 @@ class CheckResult:
                 lines.extend("         " + line for line in item.details().splitlines())
         return "\n".join(lines)
 
-    __str__ = to_text
+    __str__ = __repr__ = to_text
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#cf222e"
@@ -144,14 +144,14 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def show_result(title: str, result) -> CheckResult:
+def show_result(title: str, result) -> None:
     """Render a check's result and raise ``CheckFailed`` if anything failed.
 
     Args:
         title: the exercise, e.g. ``"Exercise 3 (AlexNet)"``; replaces the result's title.
         result: a ``CheckResult`` or a list of ``CheckItem``s.
 
-    Returns the ``CheckResult`` when every item passed.
+    Returns None (so that Jupyter does not show the result a second time).
     """
     if isinstance(result, CheckItem):
         result = [result]
@@ -171,7 +171,6 @@ def show_result(title: str, result) -> CheckResult:
             first = item.message.splitlines()[0] if item.message else ""
             lines.append(f"  - {item.name}" + (f": {first}" if first else ""))
         raise CheckFailed("\n".join(lines))
-    return result
 
 
 # ---------------------------------------------------------------------- building items
