@@ -100,8 +100,8 @@ def cross_entropy(input, target, *, reduction: str = "mean", label_smoothing: fl
         if tdata.size and (int(tdata.min()) < 0 or int(tdata.max()) >= C):
             bad = int(tdata.min()) if int(tdata.min()) < 0 else int(tdata.max())
             raise IndexError(f"cross_entropy: target value {bad} is out of range for {C} classes (expected 0 <= target < {C})")
-        q = xp.zeros_like(a)
-        xp.put_along_axis(q, xp.expand_dims(tdata, class_axis), 1.0, axis=class_axis)  # one-hot, input's shape
+        classes = xp.arange(C).reshape((C,) + (1,) * (x.ndim - class_axis - 1))  # (C, 1, ..., 1)
+        q = (xp.expand_dims(tdata, class_axis) == classes).astype(a.dtype)  # one-hot, input's shape
     if label_smoothing > 0.0:
         q = q * (1.0 - label_smoothing) + label_smoothing / C
 
