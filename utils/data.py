@@ -211,7 +211,7 @@ def generate_sequence_classification_data(n_samples: int = 1000, seq_len: int = 
         if not wrong.any():
             break
         n_high[wrong] = rng.binomial(seq_len, 0.5, size=int(wrong.sum()))
-    else:  # seq_len 1 with label 0 needs n_high 0, reachable; this is a safety net only
+    else:  # each redraw lands on the right side with probability above 1/3: practically unreachable
         raise RuntimeError("could not draw sequences for the requested labels")
     ranks = np.argsort(rng.random((n_samples, seq_len)), axis=1)  # (N, T) a random permutation per row
     is_high = ranks < n_high[:, None]  # (N, T) exactly n_high True per row
