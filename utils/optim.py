@@ -52,6 +52,7 @@ class Optimizer:
                 p.grad = None
 
     def step(self) -> None:
+        """Update every parameter that has a gradient (implemented by each optimizer)."""
         raise NotImplementedError
 
 
@@ -181,6 +182,7 @@ class LRScheduler:
         self.step()
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
+        """The learning rate at ``epoch`` for a group that started at ``base_lr`` (per scheduler)."""
         raise NotImplementedError
 
     def step(self) -> None:
