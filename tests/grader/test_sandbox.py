@@ -1,0 +1,429 @@
+"""grader.sandbox: student code runs jailed (namespaces, own uid, limits); only plain data returns.
+
+These tests start real namespaces and processes; they need root and util-linux ``unshare``
+(CI and grading machines run as root) and skip with the reason otherwise.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import utils
+from grader.sandbox import (AsTensor, CodecError, Limits, SandboxUnavailable, StudentCrashed, StudentError, StudentSession,
+                            StudentTimeout, require_sandbox, run_notebook, sandbox_unavailable_reason)
+from grader.sandbox import codec, jail
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+needs_sandbox = pytest.mark.skipif(sandbox_unavailable_reason() is not None,
+                                   reason=f"sandbox unavailable: {sandbox_unavailable_reason()}")
+FAST = Limits(wall_seconds=30, cpu_seconds=30, memory_bytes=2 * 1024 ** 3, processes=256, output_bytes=1024 ** 2)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A fake course root: solutions/secret.txt, grader/, gradebook.db."""
+    root = tmp_path_factory.mktemp("course")
+    (root / "solutions").mkdir()
+    (root / "solutions" / "secret.txt").write_text("the answer is 42")
+    (root / "grader").mkdir()
+    (root / "grader" / "hidden_tests.py").write_text("assert True")
+    (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 real grades")
+    return root
+
+
+@pytest.fixture(scope="module")
+def jail_paths(course):
+    hide = [course, REPO_ROOT, Path(os.path.expanduser("~"))]
+    expose = [Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent,
+              Path(utils.__file__).resolve().parent]
+    return hide, expose
+
+
+def session(program, jail_paths, limits=FAST, **kwargs):
+    hide, expose = jail_paths
+    return StudentSession(textwrap.dedent(program), hide, expose, limits, **kwargs)
+
+
+# ---------------------------------------------------------------------- codec (no sandbox needed)
+def test_codec_round_trip_keeps_types():
+    value = {"a": (1, 2.5, None, True, "x", np.float32(3)), 3: [np.arange(6).reshape(2, 3)], (1, "k"): 1 + 2j,
+             "t": utils.Tensor(np.ones(2, dtype=np.float64), dtype=np.float64)}
+    out = codec.decode(codec.encode(value))
+    assert isinstance(out["a"], tuple) and out["a"][:5] == (1, 2.5, None, True, "x")
+    assert out["a"][5].dtype == np.float32
+    np.testing.assert_array_equal(out[3][0], np.arange(6).reshape(2, 3))
+    assert out[(1, "k")] == 1 + 2j
+    assert out["t"].dtype == np.float64 and isinstance(out["t"], np.ndarray)
+
+
+def test_codec_refuses_objects_pickles_and_oversized_payloads(tmp_path):
+    with pytest.raises(CodecError, match="cannot send a function"):
+        codec.encode({"f": lambda: 0})
+    with pytest.raises(CodecError, match="dtype object"):
+        codec.encode(np.array([object()]))
+    with pytest.raises(CodecError, match="larger than"):
+        codec.encode(np.zeros(1000), max_bytes=100)
+    pickled = tmp_path / "evil.npz"
+    np.savez(pickled, __meta__=np.frombuffer(b'{"$": "array", "key": "a0"}', dtype=np.uint8), a0=np.array([object()]))
+    with pytest.raises(CodecError, match="pickle"):
+        codec.read_file(pickled)
+    with pytest.raises(CodecError, match="not a valid npz"):
+        codec.decode(b"not a zip file")
+    (tmp_path / "link.npz").symlink_to(pickled)
+    with pytest.raises(CodecError, match="cannot open"):
+        codec.read_file(tmp_path / "link.npz")
+
+
+def test_unavailable_sandbox_fails_loudly(monkeypatch):
+    jail.sandbox_unavailable_reason.cache_clear()
+    monkeypatch.setattr(jail.os, "geteuid", lambda: 1000)
+    try:
+        with pytest.raises(SandboxUnavailable, match="needs root"):
+            require_sandbox()
+    finally:
+        monkeypatch.undo()
+        jail.sandbox_unavailable_reason.cache_clear()
+
+
+# ---------------------------------------------------------------------- sessions
+PROGRAM = """
+import numpy as np
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+def echo(*args, **kwargs):
+    return args, kwargs
+
+def shapes(t):
+    return type(t).__name__, t.dtype.name, t.requires_grad
+
+LEARNING_RATE = 0.1
+"""
+
+
+@needs_sandbox
+def test_correct_function_returns_correct_arrays(jail_paths):
+    x = np.random.default_rng(0).normal(size=(3, 5))
+    with session(PROGRAM, jail_paths) as student:
+        out = student.call("softmax", x, axis=1)
+        assert student.get("LEARNING_RATE") == 0.1
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True))
+    assert out.dtype == np.float64
+
+
+@needs_sandbox
+def test_kwargs_tuples_dicts_and_float64_round_trip(jail_paths):
+    x64 = np.linspace(0, 1, 7, dtype=np.float64)
+    with session(PROGRAM, jail_paths) as student:
+        args, kwargs = student.call("echo", (1, "a"), [x64], mask=np.array([True, False]), opts={"k": (2, None)})
+        assert student.call("shapes", AsTensor(x64, requires_grad=True)) == ("Tensor", "float64", True)
+    assert args[0] == (1, "a") and isinstance(args[0], tuple)
+    assert args[1][0].dtype == np.float64 and np.array_equal(args[1][0], x64)
+    assert kwargs["opts"] == {"k": (2, None)} and kwargs["mask"].dtype == bool
+
+
+@needs_sandbox
+def test_monkeypatching_inside_has_no_effect_outside(jail_paths):
+    program = """
+    import builtins
+    import numpy as np
+    np.allclose = lambda *a, **k: True
+    np.testing.assert_allclose = lambda *a, **k: None
+    builtins.abs = lambda x: 0
+    def wrong(x):
+        return x * 0
+    """
+    with session(program, jail_paths) as student:
+        out = student.call("wrong", np.ones(3))
+    assert not np.allclose(out, np.ones(3))
+    assert abs(-2) == 2
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(out, np.ones(3))
+
+
+@needs_sandbox
+def test_hidden_paths_cannot_be_read(jail_paths, course):
+    program = f"""
+    import os
+    def listing(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError as exc:
+            return type(exc).__name__
+    def read(path):
+        return open(path).read()
+    def whoami():
+        return os.getuid(), os.getgid(), os.getgroups(), os.getcwd(), len([p for p in os.listdir('/proc') if p.isdigit()])
+    """
+    with session(program, jail_paths) as student:
+        assert student.call("listing", str(course)) in ([], "FileNotFoundError")  # hidden (here under /tmp, itself fresh)
+        assert student.call("listing", str(course / "grader")) == "FileNotFoundError"
+        with pytest.raises(StudentError) as info:
+            student.call("read", str(course / "solutions" / "secret.txt"))
+        assert info.value.type_name == "FileNotFoundError"
+        with pytest.raises(StudentError):
+            student.call("read", str(REPO_ROOT / "grader" / "sandbox" / "session.py"))
+        assert student.call("listing", str(REPO_ROOT)) == sorted(p.name for p in jail_paths[1] if p.parent == REPO_ROOT)
+        assert ".bashrc" not in student.call("listing", os.path.expanduser("~"))
+        uid, gid, groups, cwd, n_procs = student.call("whoami")
+    assert uid >= 200_000 and gid >= 200_000 and groups == []
+    assert not Path(cwd).is_relative_to(course) and not Path(cwd).is_relative_to(REPO_ROOT)
+    assert n_procs < 10  # own pid namespace: host processes are invisible
+
+
+@needs_sandbox
+def test_writing_the_hidden_gradebook_fails_and_leaves_it_unchanged(jail_paths, course):
+    before = (course / "gradebook.db").read_bytes()
+    program = """
+    def overwrite(path):
+        with open(path, "wb") as fh:
+            fh.write(b"200/8")
+    """
+    with session(program, jail_paths) as student:
+        with pytest.raises(StudentError) as info:
+            student.call("overwrite", str(course / "gradebook.db"))
+    assert info.value.type_name in ("PermissionError", "OSError", "FileNotFoundError")
+    assert (course / "gradebook.db").read_bytes() == before
+
+
+@needs_sandbox
+def test_no_network_to_the_host(jail_paths):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    program = """
+    import socket
+    def connect(port):
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()
+        return "connected"
+    """
+    try:
+        with session(program, jail_paths) as student:
+            with pytest.raises(StudentError) as info:
+                student.call("connect", port)
+    finally:
+        server.close()
+    assert info.value.type_name in ("ConnectionRefusedError", "OSError", "TimeoutError")
+
+
+@needs_sandbox
+def test_os_exit_crashes_and_the_next_request_restarts(jail_paths):
+    program = """
+    import os
+    def die():
+        os._exit(1)
+    def ok():
+        return 7
+    """
+    with session(program, jail_paths) as student:
+        with pytest.raises(StudentCrashed, match="exited with status 1"):
+            student.call("die")
+        assert student.call("ok") == 7
+        assert student.restarts == 1
+
+
+@needs_sandbox
+def test_endless_loop_in_a_function_times_out(jail_paths):
+    program = """
+    def spin():
+        while True:
+            pass
+    def ok():
+        return "alive"
+    """
+    with session(program, jail_paths, request_timeout=2) as student:
+        start = time.monotonic()
+        with pytest.raises(StudentTimeout):
+            student.call("spin")
+        assert time.monotonic() - start < 10
+        assert student.call("ok") == "alive"
+
+
+@needs_sandbox
+def test_endless_loop_at_top_level_fails_the_start_clearly(jail_paths):
+    program = """
+    def f():
+        return 1
+    while True:
+        pass
+    """
+    with session(program, jail_paths, start_timeout=2) as student:
+        with pytest.raises(StudentTimeout, match="could not be loaded"):
+            student.call("f")
+        start = time.monotonic()
+        with pytest.raises(StudentTimeout, match="could not be loaded"):
+            student.call("f")  # remembered, not retried
+        assert time.monotonic() - start < 1
+
+
+@needs_sandbox
+def test_error_at_top_level_is_a_student_error(jail_paths):
+    with session("def f():\n    return 1\nraise NotImplementedError('stub')\n", jail_paths) as student:
+        with pytest.raises(StudentError, match="NotImplementedError: stub"):
+            student.call("f")
+
+
+@needs_sandbox
+def test_cells_after_a_failing_cell_still_load(jail_paths):
+    hide, expose = jail_paths
+    with StudentSession(["raise ValueError('cell 0')", "def f():\n    return 2\n"], hide, expose, FAST) as student:
+        assert student.call("f") == 2
+        assert student.load_errors[0]["type"] == "ValueError"
+
+
+@needs_sandbox
+def test_memory_bomb_is_contained(jail_paths):
+    program = """
+    def bomb():
+        hoard = []
+        while True:
+            hoard.append(bytearray(100 * 1024 * 1024))
+    """
+    limits = Limits(wall_seconds=30, memory_bytes=1024 ** 3, output_bytes=1024 ** 2)
+    with session(program, jail_paths, limits) as student:
+        with pytest.raises((StudentError, StudentCrashed)) as info:
+            student.call("bomb")
+    if isinstance(info.value, StudentError):
+        assert info.value.type_name == "MemoryError"
+    else:
+        assert "memory" in info.value.reason
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as fh:
+                    if any(line.startswith("Uid:") and int(line.split()[1]) == uid for line in fh):
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+@needs_sandbox
+def test_fork_bomb_is_contained_and_cleaned_up(jail_paths):
+    program = """
+    import os
+    def uid():
+        return os.getuid()
+    def bomb():
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """
+    limits = Limits(wall_seconds=30, cpu_seconds=30, processes=64, output_bytes=1024 ** 2)
+    with session(program, jail_paths, limits, request_timeout=3) as student:
+        uid = student.call("uid")
+        with pytest.raises((StudentTimeout, StudentCrashed, StudentError)):
+            student.call("bomb")
+    deadline = time.monotonic() + 5
+    while _processes_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_of(uid) == []
+    assert subprocess.run(["true"]).returncode == 0
+
+
+@needs_sandbox
+def test_printing_100_mb_is_truncated_without_hanging(jail_paths):
+    program = """
+    import sys
+    def shout():
+        chunk = "x" * (1024 * 1024)
+        for _ in range(100):
+            sys.stdout.write(chunk)
+        return "done"
+    """
+    start = time.monotonic()
+    with session(program, jail_paths) as student:
+        assert student.call("shout") == "done"
+        output = student.output
+    assert time.monotonic() - start < 20
+    assert len(output) < FAST.output_bytes + 200 and "output truncated" in output
+
+
+MODULE_PROGRAM = """
+import numpy as np
+from utils.nn import Module, Parameter
+
+class TinyLinear(Module):
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.weight = Parameter(np.full((out_features, in_features), 0.5, dtype=np.float32))
+        self.bias = Parameter(np.zeros(out_features, dtype=np.float32))
+        self.n_patches = 7
+
+    def forward(self, x):
+        return x @ self.weight.transpose() + self.bias
+"""
+
+
+@needs_sandbox
+def test_module_request_returns_outputs_and_gradients(jail_paths):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 3))
+    weight, bias = rng.normal(size=(4, 3)), rng.normal(size=4)
+    grad_out = rng.normal(size=(2, 4))
+    with session(MODULE_PROGRAM, jail_paths) as student:
+        res = student.module("TinyLinear", {"in_features": 3, "out_features": 4}, [x],
+                             state={"weight": weight, "bias": bias}, backward=grad_out, attrs=("n_patches",),
+                             dtype="float64", input_grad=True)
+    assert res.outputs.dtype == np.float64
+    np.testing.assert_allclose(res.outputs, x @ weight.T + bias)
+    assert set(res.parameters) == {"weight", "bias"} and res.parameters["weight"].shape == (4, 3)
+    np.testing.assert_allclose(res.parameters["weight"].grad, grad_out.T @ x)
+    np.testing.assert_allclose(res.parameters["bias"].grad, grad_out.sum(axis=0))
+    np.testing.assert_allclose(res.input_grads[0], grad_out @ weight)
+    assert res.attrs == {"n_patches": 7} and res.training is False
+
+
+# ---------------------------------------------------------------------- notebooks
+def _notebook(tmp_path, *cells):
+    path = tmp_path / "in.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    return path
+
+
+@needs_sandbox
+def test_run_notebook_returns_executed_outputs(tmp_path, jail_paths):
+    hide, expose = jail_paths
+    nb = _notebook(tmp_path, "x = 20 + 22\nx", "1/0", "print('still running')")
+    run = run_notebook(nb, tmp_path / "out.ipynb", hide, expose, FAST, cell_timeout=20)
+    assert run.status == "ok", run.reason
+    cells = nbformat.read(run.output_path, as_version=4).cells
+    assert cells[0].outputs[0]["data"]["text/plain"] == "42"
+    assert cells[1].outputs[0]["ename"] == "ZeroDivisionError"
+    assert cells[2].outputs[0]["text"] == "still running\n"
+    assert run.cell_errors == [{"cell": 1, "ename": "ZeroDivisionError", "evalue": "division by zero"}]
+
+
+@needs_sandbox
+def test_run_notebook_reports_a_dead_kernel(tmp_path, jail_paths):
+    hide, expose = jail_paths
+    run = run_notebook(_notebook(tmp_path, "import os; os._exit(0)", "1"), tmp_path / "out.ipynb", hide, expose, FAST,
+                       cell_timeout=20)
+    assert run.status == "kernel_died", run.reason
+
+
+@needs_sandbox
+def test_run_notebook_reports_an_endless_cell(tmp_path, jail_paths):
+    hide, expose = jail_paths
+    run = run_notebook(_notebook(tmp_path, "while True:\n    pass", "1"), tmp_path / "out.ipynb", hide, expose, FAST,
+                       cell_timeout=2)
+    assert run.status == "timed_out" and "cell 0" in run.reason
