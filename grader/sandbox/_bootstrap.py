@@ -12,7 +12,8 @@ the new pid namespace. Steps, all before any student code runs:
 5. fork: the child sets rlimits, a minimal environment, drops to the sandbox's own uid/gid
    (no supplementary groups, no_new_privs), chdirs to the scratch dir and execs the target;
    this process stays as a tiny init that reaps orphans and reports the child's fate on the
-   status fd ("exit N" / "signal N", or "error MESSAGE" when setup failed).
+   status fd ("exit N" / "signal N", or "error MESSAGE" when setup failed). It also ends the
+   namespace itself shortly after the wall-time limit, in case the trusted parent died.
 
 When this process exits the kernel kills everything left in the namespace.
 Only the standard library is used; no third-party code is imported as root.
@@ -22,6 +23,7 @@ import fcntl
 import json
 import os
 import resource
+import signal
 import socket
 import stat
 import struct
@@ -155,6 +157,12 @@ def main():
     child = os.fork()
     if child == 0:
         become_sandboxed_child(cfg, status_fd)
+    def out_of_time(signum, frame):  # backstop if the trusted parent is gone: end the namespace
+        os.write(status_fd, b"timeout\n")
+        os._exit(0)
+
+    signal.signal(signal.SIGALRM, out_of_time)
+    signal.alarm(int(cfg["wall_seconds"]) + 10)
     for fd in (0, 1, 2):  # the child owns the pipes now; EOF must come when it is gone
         os.close(fd)
     while True:  # init: reap everything, stop when the main child is gone

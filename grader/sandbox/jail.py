@@ -122,6 +122,7 @@ class Workspace:
     """
 
     def __init__(self, parent: Path | None = None):
+        require_sandbox()
         self._slot = UidSlot()
         self.uid, self.gid = self._slot.uid, self._slot.gid
         self.base = Path(tempfile.mkdtemp(prefix="grader-sandbox-", dir=parent))
@@ -203,6 +204,11 @@ def jail_environment(workspace: Workspace, python_path: Sequence[str], extra: di
     return env
 
 
+def _interpreter_paths() -> list[str]:
+    """The Python installation the jailed command runs on (always readable: it is no secret)."""
+    return [sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]
+
+
 def _hidden_defaults() -> list[str]:
     homes = {os.path.realpath(os.path.expanduser("~")), os.path.realpath(pwd.getpwuid(0).pw_dir)}
     return sorted(h for h in homes if h != "/")
@@ -251,7 +257,7 @@ class JailedProcess:
         require_sandbox()
         self.workspace = workspace
         self.limits = limits
-        expose = [Path(p) for p in _abs(expose)]
+        expose = [Path(p) for p in _abs(list(expose) + _interpreter_paths())]
         status_r, status_w = os.pipe()
         config = {
             "status_fd": status_w,
@@ -260,6 +266,7 @@ class JailedProcess:
             "expose": [str(p) for p in expose] + [str(workspace.base)],
             "writable": [str(p) for p in workspace.writable],
             "tmpfs_bytes": limits.tmpfs_bytes,
+            "wall_seconds": limits.wall_seconds,
             "uid": workspace.uid,
             "gid": workspace.gid,
             "rlimits": {
@@ -363,7 +370,11 @@ class JailedProcess:
         returncode, signame, max_rss = None, None, None
         for line in self._read_status():
             parts = line.split()
-            if parts[0] == "exit":
+            if not parts:
+                continue
+            if parts[0] == "timeout":
+                timed_out = True
+            elif parts[0] == "exit":
                 returncode = int(parts[1])
             elif parts[0] == "signal":
                 num = int(parts[1])

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import codec
-from .jail import JailedProcess, Workspace
+from .jail import JailedProcess, Workspace, require_sandbox
 from .limits import Limits
 
 HERE = Path(__file__).resolve().parent
@@ -199,6 +199,7 @@ class StudentSession:
             _stop(worker)
 
     def _ensure_worker(self) -> _Worker:
+        require_sandbox()
         if self._start_failure is not None:
             raise _clone(self._start_failure)
         if self._worker is not None:

@@ -26,6 +26,19 @@ def slot_dir() -> Path:
     return path
 
 
+def _has_processes(uid: int) -> bool:
+    """True when any process runs with real uid ``uid``."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 class UidSlot:
     """An exclusively held uid for one sandbox. Release with ``release()`` (idempotent)."""
 
@@ -38,6 +51,9 @@ class UidSlot:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                os.close(fd)
+                continue
+            if _has_processes(FIRST_UID + slot):  # leftovers of a sandbox whose parent died: skip
                 os.close(fd)
                 continue
             self._fd = fd
