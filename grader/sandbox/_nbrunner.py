@@ -2,8 +2,8 @@
 
 Usage: ``python _nbrunner.py IN_NOTEBOOK OUT_DIR CELL_TIMEOUT``. Writes ``OUT_DIR/executed.ipynb``
 (cell errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does
-not stop the rest) and ``OUT_DIR/status.json``: ``{"status", "reason", "cell_errors"}`` with
-status ``ok``, ``timed_out`` (a cell ran past CELL_TIMEOUT; later cells were not run),
+not stop the rest; a cell past CELL_TIMEOUT is interrupted, gets an error, and the rest runs) and ``OUT_DIR/status.json``: ``{"status", "reason", "cell_errors"}`` with
+status ``ok``, ``timed_out`` (a cell ran past CELL_TIMEOUT and could not be interrupted),
 ``kernel_died``, ``out_of_memory`` (a cell raised MemoryError) or ``error``.
 The kernel is this same interpreter (``sys.executable -m ipykernel_launcher``).
 """
@@ -43,7 +43,7 @@ def main():
     nb = nbformat.read(in_path, as_version=4)
     current = {"index": None}
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-                            interrupt_on_timeout=False, startup_timeout=120,
+                            interrupt_on_timeout=True, startup_timeout=120,
                             resources={"metadata": {"path": os.getcwd()}},
                             on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
     status, reason = "ok", "all cells ran"

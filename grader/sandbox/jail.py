@@ -188,7 +188,6 @@ def jail_environment(workspace: Workspace, python_path: Sequence[str], extra: di
         "IPYTHONDIR": f"{home}/.ipython",
         "MPLCONFIGDIR": f"{home}/.matplotlib",
         "XDG_CACHE_HOME": f"{home}/.cache",
-        "MPLBACKEND": "Agg",
         "OPENBLAS_NUM_THREADS": "1",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",

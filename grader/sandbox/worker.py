@@ -95,8 +95,19 @@ def wrap_input(value, dtype, requires_grad):
 
 
 def handle_call(req, namespace):
+    """``name(*args, **kwargs)``; with ``backward``, also backpropagate it from the first output
+    and answer ``{"outputs", "input_grads"}`` (one gradient or None per positional argument)."""
     fn = lookup(namespace, req["name"])
-    return fn(*req.get("args", ()), **req.get("kwargs", {}))
+    args = req.get("args", ())
+    outputs = fn(*args, **req.get("kwargs", {}))
+    if req.get("backward") is None:
+        return outputs
+    first = outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+    if not hasattr(first, "backward"):
+        raise TypeError(f"{req['name']} returned a {type(first).__name__}, not a Tensor, so gradients cannot flow back through it")
+    first.backward(req["backward"])
+    return {"outputs": outputs,
+            "input_grads": [to_array(a.grad) if getattr(a, "requires_grad", False) and a.grad is not None else None for a in args]}
 
 
 def handle_get(req, namespace):

@@ -1,0 +1,5 @@
+"""Hidden checks, one folder per week, run by ``grader.hidden`` through ``grader.harness``.
+
+Never copied into ``course/``, the student bundle or feedback; the jail hides this
+folder from student code while it runs.
+"""

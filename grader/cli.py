@@ -1,0 +1,123 @@
+"""``python -m grader``: one command per instructor step (and ``check`` for students)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _course(args):
+    from .course import Course
+
+    return Course.at(args.root)
+
+
+def cmd_generate(args) -> int:
+    from .generate import generate
+
+    for path in generate(_course(args), args.weeks or None):
+        print(f"released {path}")
+    return 0
+
+
+def cmd_autograde(args) -> int:
+    from .export import format_table, rows
+    from .parallel import grade_many
+
+    course = _course(args)
+    week = course.check_week(args.week)
+    students = args.student or course.students(week)
+    if not students:
+        print(f"no submissions for {week} under {course.root / 'submitted'}/<student>/{week}/")
+        return 1
+    outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler)
+    graded = {o["student"] for o in outcomes}
+    print(format_table([r for r in rows(course, week) if r["student"] in graded]))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .feedback import generate_feedback
+
+    course = _course(args)
+    for student, where in generate_feedback(course, args.week, args.student or None).items():
+        print(f"{student}: {where}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import format_table, write_csv
+
+    course = _course(args)
+    path = Path(args.output)
+    table = write_csv(course, path, args.week)
+    print(format_table(table))
+    print(f"wrote {path} ({len(table)} rows)")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import report, run_checks
+
+    outcomes = run_checks(Path(args.notebook), cell_timeout=args.timeout)
+    print(report(outcomes))
+    return 0 if outcomes and all(o.passed for o in outcomes) else 1
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.dir), workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    parser.add_argument("--root", default=".", help="the course root (holds solutions/); default: here")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="release solutions/<week> as course/<week> (all weeks by default)")
+    p.add_argument("weeks", nargs="*")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("autograde", help="grade submitted/<student>/<week>/ in parallel")
+    p.add_argument("week")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
+    p.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) to grade on a cluster")
+    p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("feedback", help="write feedback/<student>/<week>/*.html for graded submissions")
+    p.add_argument("week")
+    p.add_argument("--student", action="append")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="write the grade table as CSV, with a status column")
+    p.add_argument("--week")
+    p.add_argument("--output", default="grades.csv")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", help="run a notebook's visible checks; exit 1 if any fails")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("demo", help="release, grade a sample class, print grades, write feedback and CSV")
+    p.add_argument("--dir", default="demo", help="where the demo course is built (default: ./demo)")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .course import GraderError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""How nbgrader is configured for this course: one place, used by the CLI and by
+the repository's ``nbgrader_config.py`` so plain ``nbgrader`` commands agree with it.
+
+What the settings close (see shared/NBGRADER_NOTES.md):
+- student code never runs in nbgrader's own kernel: ``SandboxedExecute`` runs the
+  notebook inside the jail (``grader.sandbox``) and hands back only its outputs;
+- stderr output (warnings, debug prints) is dropped before scoring, so it cannot
+  zero a correct answer;
+- deleted test cells are restored and run (``add_missing_cells``);
+- every cell has a timeout, and the jail puts a wall limit on the whole notebook.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+COURSE_ID = "dl-architectures"
+SOURCE_DIRECTORY = "solutions"
+RELEASE_DIRECTORY = "course"
+# Limits, each overridable from the environment (the test suite shortens them for hostile cases).
+CELL_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CELL_TIMEOUT", 120))      # one notebook cell
+NOTEBOOK_WALL_SECONDS = int(os.environ.get("GRADER_NOTEBOOK_WALL", 900))    # a whole notebook
+CHECK_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CHECK_TIMEOUT", 60))     # one hidden-check request
+
+
+def gradebook_url(course_root: Path) -> str:
+    """The gradebook: ``$GRADER_DB_URL`` (any SQLAlchemy URL, e.g. PostgreSQL) or SQLite in the course root."""
+    return os.environ.get("GRADER_DB_URL") or f"sqlite:///{Path(course_root).resolve() / 'gradebook.db'}"
+
+
+def apply_course_config(c, course_root: Path | None = None) -> None:
+    """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from .nbgrader_ext import SandboxedExecute
+
+    root = Path(course_root or os.getcwd()).resolve()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = SOURCE_DIRECTORY
+    c.CourseDirectory.release_directory = RELEASE_DIRECTORY
+    c.CourseDirectory.db_url = gradebook_url(root)
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.db", "*.npz"]
+    c.Execute.timeout = CELL_TIMEOUT_SECONDS
+    c.IgnorePattern.enabled = True
+    c.IgnorePattern.pattern = r"(?s)."  # drop every stderr output before scoring
+    c.OverwriteCells.add_missing_cells = True
+    c.Autograde.autograde_preprocessors = [
+        SandboxedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+
+
+def course_config(course_root: Path):
+    """A fresh ``Config`` for the course rooted at ``course_root``."""
+    from traitlets.config import Config
+
+    c = Config()
+    apply_course_config(c, course_root)
+    return c
+
+
+def prepare_environment(state_dir: Path) -> None:
+    """Set up this process for nbgrader.
+
+    Jupyter's and IPython's config/data/runtime dirs point into ``state_dir`` (nothing
+    lands in $HOME), and the interpreter's ``bin/`` goes first on PATH: nbgrader's
+    gradebook shells out to ``alembic``, which lives there in a virtual environment.
+    """
+    import sys
+
+    bin_dir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    state_dir = Path(state_dir)
+    for var, sub in (
+        ("JUPYTER_CONFIG_DIR", "jupyter/config"),
+        ("JUPYTER_DATA_DIR", "jupyter/data"),
+        ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
+        ("IPYTHONDIR", "ipython"),
+        ("MPLCONFIGDIR", "matplotlib"),
+    ):
+        path = state_dir / sub
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault(var, str(path))

@@ -1,0 +1,63 @@
+"""The grade table: one row per submission, with its status beside its score.
+
+Scores come from nbgrader's gradebook (so manual grades from formgrader count); the
+status comes from ``grader.status``. A submission that could not be graded shows
+``not_gradable`` and its reason, so it never passes for a real zero.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import nbformat
+
+from . import status as status_store
+from .course import Course
+from .gradebook import gradebook_totals
+from .notebook_roles import nbgrader_meta
+
+COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "reason", "seconds"]
+
+
+def max_points(course: Course, week: str) -> float:
+    nb = nbformat.read(course.solutions / week / course.notebook_name(week), as_version=4)
+    return float(sum(float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if nbgrader_meta(c).get("grade")))
+
+
+def rows(course: Course, week: str | None = None) -> list[dict]:
+    """Every recorded submission's row, sorted by week then student."""
+    out = []
+    for o in status_store.load_all(course, week):
+        score = 0.0
+        if o.status == status_store.GRADED:
+            totals = gradebook_totals(course, o.week, o.student)
+            score = totals[0] if totals else 0.0
+        out.append({
+            "student": o.student, "week": o.week, "status": o.status, "kind": o.kind,
+            "score": round(score, 3), "max_score": max_points(course, o.week), "reason": o.reason, "seconds": o.seconds,
+        })
+    return sorted(out, key=lambda r: (r["week"], r["student"]))
+
+
+def write_csv(course: Course, path: Path, week: str | None = None) -> list[dict]:
+    table = rows(course, week)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(table)
+    return table
+
+
+def format_table(table: list[dict]) -> str:
+    """A plain-text table for the terminal."""
+    if not table:
+        return "(no graded submissions)"
+    header = f"{'student':<22} {'week':<18} {'status':<13} {'score':>11}  reason"
+    lines = [header, "-" * len(header)]
+    for r in table:
+        score = f"{r['score']:g}/{r['max_score']:g}"
+        reason = (r["kind"] + ": " if r["kind"] else "") + (r["reason"] or "")
+        lines.append(f"{r['student']:<22} {r['week']:<18} {r['status']:<13} {score:>11}  {reason[:90]}")
+    graded = sum(r["status"] == status_store.GRADED for r in table)
+    lines.append(f"{graded} graded, {len(table) - graded} not gradable")
+    return "\n".join(lines)

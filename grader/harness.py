@@ -1,0 +1,117 @@
+"""The pytest plugin behind every hidden check (loaded with ``-p grader.harness``).
+
+A hidden check is a pytest test in ``grader/checks/<week>/`` that asks the ``student``
+fixture — a ``StudentSession`` running the submission's code in the jail — for plain
+data, and compares it with a reference itself. Each test carries its points and the
+grade cell they count towards::
+
+    pytestmark = pytest.mark.grade_cell("sdpa_tests")
+
+    @pytest.mark.points(1)
+    def test_masks(student):
+        '''Masks: padding and causal masks hide exactly the forbidden keys'''
+        ...
+        assert ok, "a key the mask forbids still gets weight"
+
+The first line of the docstring is the test's name in feedback; an assertion's message
+is what the student reads when it fails (never inputs or expected values). Results go
+to the JSON file named by ``--results``; ``grader.hidden`` turns them into scores.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+import pytest
+
+from .config import CHECK_TIMEOUT_SECONDS
+from .sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
+
+INTERNAL_ERROR = "this check could not run (an error in the grader, not in your code); your instructor has the details"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("grader", "hidden checks")
+    group.addoption("--submission", help="the (autograded) notebook whose code is checked")
+    group.addoption("--course-root", help="the course root, hidden from student code")
+    group.addoption("--results", help="where to write the JSON results")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): points this hidden check is worth")
+    config.addinivalue_line("markers", "grade_cell(grade_id): the notebook's hidden-test cell this check counts towards")
+    config._grader_records = []
+
+
+@pytest.fixture(scope="session")
+def student(request):
+    """A ``StudentSession`` on the submission's code (see ``grader.program``)."""
+    import nbformat
+
+    from .jail_paths import jail_paths
+    from .program import build_program
+
+    opt = request.config.getoption
+    submission = opt("--submission")
+    if not submission:
+        pytest.skip("no --submission given")
+    nb = nbformat.read(submission, as_version=4)
+    hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
+    with StudentSession(build_program(nb), hide=hide, expose=expose,
+                        request_timeout=CHECK_TIMEOUT_SECONDS, start_timeout=CHECK_TIMEOUT_SECONDS) as session:
+        yield session
+
+
+def student_message(excinfo) -> tuple[str, str]:
+    """``(message for the student, detail for the instructor)`` for a failed check."""
+    exc = excinfo.value
+    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]
+    if isinstance(exc, StudentError) and exc.type_name == "NotImplementedError":
+        return "not implemented yet: the `YOUR CODE HERE` part still raises NotImplementedError", detail
+    if isinstance(exc, StudentError):
+        return f"your code raised {exc.type_name}: {str(exc.message)[:300]}", detail
+    if isinstance(exc, StudentTimeout):
+        return "your code did not finish within the time limit (an endless loop?)", detail
+    if isinstance(exc, StudentCrashed):
+        return f"your code stopped the process that ran it ({str(exc.reason)[:200]})", detail
+    if isinstance(exc, AssertionError):
+        text = str(exc).split("\nassert ")[0].strip()
+        return (text or "the check failed"), detail
+    if isinstance(exc, pytest.skip.Exception):
+        return "the check was skipped", detail
+    return INTERNAL_ERROR, detail
+
+
+def _marker_value(item, name, default=None):
+    marker = item.get_closest_marker(name)
+    return marker.args[0] if marker and marker.args else default
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        passed = report.passed
+        message, detail = ("", "") if passed else student_message(call.excinfo) if call.excinfo else ("the check failed", report.longreprtext)
+        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        item.config._grader_records.append({
+            "nodeid": item.nodeid,
+            "name": doc,
+            "grade_id": _marker_value(item, "grade_cell"),
+            "points": float(_marker_value(item, "points", 0.0)),
+            "passed": bool(passed),
+            "message": message,
+            "detail": detail,
+        })
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--results")
+    if path:
+        Path(path).write_text(json.dumps({
+            "exitstatus": int(exitstatus),
+            "collected": session.testscollected,
+            "tests": session.config._grader_records,
+        }, indent=1))

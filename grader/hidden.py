@@ -1,0 +1,99 @@
+"""Run a week's hidden checks on one notebook and turn the results into scores.
+
+The checks run in their own pytest process (``-p grader.harness``) with a wall limit;
+student code runs further away still, in the jail. Anything that goes wrong — pytest
+crashing, timing out, a results file missing or malformed, a grade cell without
+checks — scores that part 0 with a reason. Never full marks by default.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebook_roles import grade_id, is_hidden_test_cell, nbgrader_meta
+
+CHECKS_ROOT = Path(__file__).resolve().parent / "checks"
+HIDDEN_WALL_SECONDS = 600
+
+
+@dataclass
+class CellScore:
+    grade_id: str
+    max_points: float
+    score: float = 0.0
+    tests: list = field(default_factory=list)   # [{"name", "points", "passed", "message"}]
+    reason: str = ""                             # why the cell scored 0 without running its tests
+
+
+def checks_dir(week: str) -> Path:
+    return CHECKS_ROOT / week
+
+
+def hidden_cells(nb) -> dict:
+    """``{grade_id: points}`` of the notebook's hidden-test cells, in order."""
+    return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_hidden_test_cell(c)}
+
+
+def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS) -> dict:
+    """Run pytest on ``grader/checks/<week>`` against ``notebook``; returns the raw results dict."""
+    with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
+        results = Path(tmp) / "results.json"
+        cmd = [
+            sys.executable, "-m", "pytest", str(checks_dir(week)), "-p", "grader.harness",
+            "-p", "no:cacheprovider", "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
+            "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results),
+        ]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            return {"error": f"the hidden checks did not finish within {timeout:.0f} s"}
+        if not results.exists():
+            return {"error": f"the hidden checks crashed before reporting (exit {proc.returncode})", "log": (proc.stdout + proc.stderr)[-4000:]}
+        try:
+            data = json.loads(results.read_text())
+        except ValueError:
+            return {"error": "the hidden checks wrote unreadable results"}
+        data["log"] = (proc.stdout + proc.stderr)[-4000:]
+        return data
+
+
+def score_cells(cells: dict, results: dict) -> dict:
+    """Scores per hidden-test cell from ``run_checks`` results: ``{grade_id: CellScore}``."""
+    scores = {gid: CellScore(gid, pts) for gid, pts in cells.items()}
+    if "error" in results:
+        for s in scores.values():
+            s.reason = results["error"]
+        return scores
+    for test in results.get("tests", []):
+        cell = scores.get(test.get("grade_id"))
+        if cell is None:
+            continue
+        earned = float(test["points"]) if test.get("passed") else 0.0
+        cell.score += earned
+        cell.tests.append({k: test.get(k) for k in ("name", "points", "passed", "message")})
+    for cell in scores.values():
+        declared = sum(t["points"] for t in cell.tests)
+        if not cell.tests:
+            cell.reason = "no hidden checks ran for this cell"
+        elif abs(declared - cell.max_points) > 1e-9:
+            # a misconfigured week must never hand out more (or silently fewer) points than the cell holds
+            cell.reason = f"hidden checks declare {declared:g} points but the cell holds {cell.max_points:g}"
+            cell.score = 0.0
+        cell.score = max(0.0, min(cell.score, cell.max_points))
+    return scores
+
+
+def grade_hidden(week: str, notebook: Path, course_root: Path) -> dict:
+    """Run the checks and score every hidden-test cell of ``notebook``."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    return score_cells(hidden_cells(nb), run_checks(week, notebook, course_root))
+
+
+def as_plain(scores: dict) -> dict:
+    return {gid: asdict(s) for gid, s in scores.items()}

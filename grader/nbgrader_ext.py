@@ -1,0 +1,92 @@
+"""nbgrader's Execute step, moved into the sandbox.
+
+Plain nbgrader runs the student's notebook in a kernel with the instructor's rights:
+it can read ``solutions/``, write the gradebook, or patch whatever the test cells use.
+``SandboxedExecute`` runs it in ``grader.sandbox`` instead (no network, no access to the
+course root or the grader, resource limits) and copies back only the cell outputs,
+onto nbgrader's own copy of the cells. Graded test cells then get a fixed ``0.0``
+result: their real scores come from the hidden checks, never from the kernel.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+from .config import NOTEBOOK_WALL_SECONDS
+from .jail_paths import jail_paths
+from .notebook_roles import is_hidden_test_cell
+
+
+class NotebookNotRun(Exception):
+    """The notebook could not be executed to the end (timed out, kernel died, out of memory)."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+# The last failure seen in this process, for the pipeline to report (nbgrader swallows exceptions).
+last_failure: NotebookNotRun | None = None
+
+PLACEHOLDER_OUTPUT = {"output_type": "execute_result", "execution_count": None, "metadata": {}, "data": {"text/plain": "0.0"}}
+
+
+class SandboxedExecute(Execute):
+    """Execute the notebook inside the jail and take back only its outputs."""
+
+    wall_seconds = Integer(NOTEBOOK_WALL_SECONDS, help="Wall-clock limit for the whole notebook").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        global last_failure
+        from .sandbox import Limits, run_notebook
+
+        course_root = Path(self.config.CourseDirectory.root or ".").resolve()
+        hide, expose = jail_paths(course_root)
+        with tempfile.TemporaryDirectory(prefix="grader-exec-") as tmp:
+            source, executed_path = Path(tmp) / "submission.ipynb", Path(tmp) / "executed.ipynb"
+            nbformat.write(nb, source)
+            result = run_notebook(
+                source, executed_path, hide=hide, expose=expose,
+                limits=Limits(wall_seconds=self.wall_seconds), cell_timeout=self.timeout,
+            )
+            if result.status != "ok":
+                last_failure = NotebookNotRun(result.status, result.reason)
+                raise last_failure
+            try:
+                executed = nbformat.read(executed_path, as_version=4)
+            except Exception as exc:  # the jail wrote something that is not a notebook
+                last_failure = NotebookNotRun("kernel_died", f"the executed notebook could not be read back ({exc})")
+                raise last_failure from None
+        copy_outputs(executed, nb)
+        return nb, resources
+
+
+def copy_outputs(executed: NotebookNode, nb: NotebookNode) -> None:
+    """Copy valid outputs from the jail's notebook onto nbgrader's cells, by position.
+
+    Sources and metadata stay nbgrader's own; an output that is not valid nbformat
+    is replaced by a note. Hidden-test cells get the fixed placeholder result.
+    """
+    jailed = executed.get("cells", [])
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        if i < len(jailed) and isinstance(jailed[i], dict):
+            for out in jailed[i].get("outputs", []) or []:
+                try:
+                    node = nbformat.from_dict(out)
+                    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[node])])
+                    nbformat.validate(probe)  # raises on anything malformed
+                    outputs.append(node)
+                except Exception:
+                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text="[grader: an invalid output was dropped]\n"))
+        if is_hidden_test_cell(cell):
+            outputs = [nbformat.from_dict(dict(PLACEHOLDER_OUTPUT))]
+        cell.outputs = outputs

@@ -1,0 +1,107 @@
+"""Checks made before any student code runs: is this a notebook we can grade?
+
+Each failure is a ``NotGradable`` with a status and a reason an instructor can act on;
+the submission scores 0 and the batch goes on.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .notebook_roles import nbgrader_meta
+
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+FLAGS = ("grade", "solution", "locked")
+
+
+class NotGradable(Exception):
+    """A submission that cannot be graded, with a status word and a reason."""
+
+    def __init__(self, status: str, reason: str):
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+def find_notebook(course: Course, week: str, student: str) -> Path:
+    folder = course.submitted(student, week)
+    expected = course.notebook_name(week)
+    path = folder / expected
+    if path.is_file():
+        return path
+    others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+    if others:
+        raise NotGradable("renamed_notebook", f"expected {expected} but found {', '.join(others)}; rename it to {expected} and regrade")
+    raise NotGradable("missing_notebook", f"no {expected} in {folder}")
+
+
+def read_notebook(path: Path):
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise NotGradable("invalid_notebook", f"the notebook is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES / 2**20:.0f} MiB limit")
+    raw = path.read_bytes()
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+        raise NotGradable("invalid_json", f"the file is not valid JSON{where}: was it edited outside Jupyter or cut short?") from None
+    try:
+        nb = nbformat.reads(raw.decode("utf-8", errors="replace"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:
+        raise NotGradable("invalid_notebook", f"the file is JSON but not a valid notebook: {str(exc).splitlines()[0][:200]}") from None
+    return nb
+
+
+def master_cells(course: Course, week: str) -> dict:
+    """``{grade_id: (cell_type, metadata)}`` from the instructor's source notebook."""
+    source = nbformat.read(course.solutions / week / course.notebook_name(week), as_version=4)
+    return {m["grade_id"]: (c.cell_type, m) for c in source.cells if (m := nbgrader_meta(c)).get("grade_id")}
+
+
+def find_tampering(nb, master: dict) -> list[str]:
+    """Descriptions of nbgrader metadata that differs from the source notebook."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        raw = cell.get("metadata", {}).get("nbgrader")
+        if raw is None:
+            continue
+        if not isinstance(raw, dict):
+            problems.append(f"cell {index}: nbgrader metadata is not a mapping")
+            continue
+        gid = raw.get("grade_id")
+        if gid is None:
+            continue
+        if gid not in master:
+            problems.append(f"cell {index}: grade id {gid!r} is not part of this assignment")
+            continue
+        cell_type, meta = master[gid]
+        if cell.cell_type != cell_type:
+            problems.append(f"cell {gid!r}: type changed from {cell_type} to {cell.cell_type}")
+        for flag in FLAGS:
+            if bool(raw.get(flag)) != bool(meta.get(flag)):
+                problems.append(f"cell {gid!r}: '{flag}' changed from {bool(meta.get(flag))} to {bool(raw.get(flag))}")
+        if meta.get("grade") and _points(raw) != _points(meta):
+            problems.append(f"cell {gid!r}: points changed from {meta.get('points')} to {raw.get('points')}")
+    return problems
+
+
+def _points(meta) -> float | None:
+    try:
+        return float(meta.get("points"))
+    except (TypeError, ValueError):
+        return None
+
+
+def precheck(course: Course, week: str, student: str) -> Path:
+    """The submitted notebook's path, or ``NotGradable`` saying why it cannot be graded."""
+    path = find_notebook(course, week, student)
+    nb = read_notebook(path)
+    problems = find_tampering(nb, master_cells(course, week))
+    if problems:
+        more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
+        raise NotGradable("tampered_metadata", "; ".join(problems[:2]) + more)
+    return path

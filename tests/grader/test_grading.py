@@ -1,0 +1,85 @@
+"""The grader end to end on the pilot week: real nbgrader, real kernels in the jail,
+hidden checks in their own process, a real SQLite gradebook."""
+import csv
+import sqlite3
+
+import pytest
+
+from grader import status as status_store
+from grader.export import rows, write_csv
+from grader.gradebook import gradebook_totals
+from grader.parallel import grade_many
+from grader.sample_class import FULL, PARTIAL, ZERO
+
+from .conftest import PILOT
+
+
+def autograded_points(course, student):
+    """Sum of auto scores nbgrader holds for the student's autograded (hidden-test) cells."""
+    db = sqlite3.connect(course.root / "gradebook.db")
+    rows_ = db.execute(
+        "SELECT SUM(grade.auto_score), SUM(grade_cell.max_score) FROM grade "
+        "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+        "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+        "JOIN base_cell ON grade.cell_id = base_cell.id JOIN grade_cell ON grade_cell.id = base_cell.id "
+        "WHERE submitted_assignment.student_id = ? AND grade.auto_score IS NOT NULL", (student,)).fetchone()
+    return rows_
+
+
+def test_every_sample_gets_what_it_deserves(pilot_course):
+    course, samples, outcomes = pilot_course
+    wrong = []
+    for student, sample in samples.items():
+        o = outcomes[student]
+        got = o["status"] if o["status"] != status_store.GRADED else "graded"
+        if sample.expect in (FULL, ZERO, PARTIAL):
+            auto, auto_max = autograded_points(course, student)
+            auto = auto or 0.0
+            if got != "graded":
+                wrong.append(f"{student}: expected graded, got {o['kind']}: {o['reason']}")
+            elif sample.expect == FULL and auto != auto_max:
+                wrong.append(f"{student}: expected full marks, got {auto}/{auto_max} ({o['cells']})")
+            elif sample.expect == ZERO and auto != 0:
+                wrong.append(f"{student}: expected 0, got {auto}/{auto_max}")
+            elif sample.expect == PARTIAL and not 0 < auto < auto_max:
+                wrong.append(f"{student}: expected partial credit, got {auto}/{auto_max}")
+        else:
+            if o["status"] != status_store.NOT_GRADABLE or o["kind"] != sample.expect:
+                wrong.append(f"{student}: expected not gradable ({sample.expect}), got {o['status']} {o['kind']}: {o['reason']}")
+            if o["score"] != 0:
+                wrong.append(f"{student}: not gradable but scored {o['score']}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_not_gradable_submissions_are_zero_with_a_reason_in_the_export(pilot_course, tmp_path):
+    course, samples, _ = pilot_course
+    table = write_csv(course, tmp_path / "grades.csv", PILOT)
+    with open(tmp_path / "grades.csv") as f:
+        exported = list(csv.DictReader(f))
+    assert {r["student"] for r in exported} == set(samples)
+    for r in exported:
+        assert r["status"] in (status_store.GRADED, status_store.NOT_GRADABLE)
+        if r["status"] == status_store.NOT_GRADABLE:
+            assert float(r["score"]) == 0 and r["reason"] and r["kind"], r
+    assert len(table) == len(samples)
+
+
+def test_hostile_code_could_not_touch_the_gradebook_or_the_secrets(pilot_course):
+    course, samples, outcomes = pilot_course
+    for student in ("writes-gradebook", "reads-solutions", "patches-numpy", "redefines-builtins"):
+        score, max_score = gradebook_totals(course, PILOT, student)
+        assert score == 0, f"{student} scored {score}"
+    # the perfect student's grade survived everyone else's attempts
+    auto, auto_max = autograded_points(course, "perfect")
+    assert auto == auto_max
+    db = sqlite3.connect(course.root / "gradebook.db")
+    assert db.execute("SELECT MAX(auto_score) FROM grade").fetchone()[0] <= 4
+
+
+def test_regrading_one_student_is_idempotent(pilot_course):
+    course, _, outcomes = pilot_course
+    before = {s: (outcomes[s]["score"], outcomes[s]["cells"]) for s in ("perfect", "partial")}
+    again = grade_many(course, PILOT, ["perfect", "partial"], workers=1, progress=False)
+    after = {o["student"]: (o["score"], o["cells"]) for o in again}
+    assert after == before
+    assert {r["student"]: r["score"] for r in rows(course, PILOT)}["perfect"] == before["perfect"][0]
