@@ -1,0 +1,96 @@
+"""Gates every week must pass, end to end (real nbgrader, real kernels in the jail).
+
+- ``course/`` is exactly what ``generate`` makes of ``solutions/``, and both are output-free;
+- the reference solution scores full marks through the real autograde path, and the
+  untouched release scores 0 with status ``graded`` (not an error);
+- every hidden check fails against at least one deliberately broken reference, and every
+  broken reference fails at least one hidden check.
+"""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import Course
+from grader.generate import generate
+from grader.hidden import checks_dir, hidden_cells, run_checks
+from grader.notebook_roles import is_answer_cell, grade_id
+from grader.parallel import grade_many
+from grader.sample_class import build_class, mutants, solution_answers, with_answers
+from grader.sandbox import sandbox_unavailable_reason
+
+from .grader.conftest import make_course
+
+ROOT = Path(__file__).resolve().parents[1]
+WEEKS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+needs_sandbox = pytest.mark.skipif(sandbox_unavailable_reason() is not None, reason=f"no sandbox: {sandbox_unavailable_reason()}")
+
+
+def notebook_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_release_is_exactly_what_generate_makes(week, tmp_path):
+    course = Course.at(make_course(tmp_path, [week]))
+    generate(course, [week])
+    made = sorted(p.relative_to(course.release) for p in (course.release / week).rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(ROOT / "course") for p in (ROOT / "course" / week).rglob("*") if p.is_file())
+    assert made == committed, "course/ is out of date: run `python -m grader generate` and commit course/"
+    for rel in made:
+        if rel.suffix == ".ipynb":
+            assert notebook_json(course.release / rel) == notebook_json(ROOT / "course" / rel), \
+                f"course/{rel} differs from what generate makes: regenerate and commit"
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_notebooks_are_stored_without_outputs(week):
+    for folder in ("solutions", "course"):
+        for path in (ROOT / folder / week).glob("*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+            assert not dirty, f"{folder}/{week}/{path.name}: cells {dirty} hold outputs; clear them before committing"
+
+
+@needs_sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("week", WEEKS)
+def test_reference_scores_full_marks_and_release_scores_zero(week, tmp_path):
+    course = Course.at(make_course(tmp_path, [week]))
+    generate(course, [week])
+    build_class(course, week, only=["perfect", "untouched"])
+    outcomes = {o["student"]: o for o in grade_many(course, week, ["perfect", "untouched"], workers=2, progress=False)}
+    perfect, untouched = outcomes["perfect"], outcomes["untouched"]
+    assert perfect["status"] == "graded", perfect
+    for gid, cell in perfect["cells"].items():
+        failed = [f"{t['name']}: {t['message']}" for t in cell["tests"] if not t["passed"]]
+        assert cell["score"] == cell["max_points"] and not cell["reason"], f"reference lost points in {gid}: {cell['reason']} {failed}"
+    assert untouched["status"] == "graded", untouched
+    assert all(cell["score"] == 0 for cell in untouched["cells"].values()), untouched["cells"]
+
+
+@needs_sandbox
+@pytest.mark.slow
+@pytest.mark.parametrize("week", WEEKS)
+def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
+    broken = mutants(week)
+    assert broken, f"grader/checks/{week}/mutants.py must define broken references (MUTANTS)"
+    course = Course.at(make_course(tmp_path, [week]))
+    source = nbformat.read(course.solutions / week / course.notebook_name(week), as_version=4)
+    answers = solution_answers(course, week)
+    caught_by = {}
+    for name, replaced in broken.items():
+        unknown = set(replaced) - set(answers)
+        assert not unknown, f"mutant {name} replaces unknown answer cells {unknown}"
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(with_answers(source, replaced), path)
+        results = run_checks(week, path, course.root)
+        assert "error" not in results, f"{name}: {results['error']}"
+        failed = {t["nodeid"].split("::")[-1] for t in results["tests"] if not t["passed"]}
+        assert failed, f"mutant {name!r} passes every hidden check: the checks cannot tell it from the reference"
+        for test in failed:
+            caught_by.setdefault(test, []).append(name)
+    all_tests = {t["nodeid"].split("::")[-1] for t in run_checks(week, course.solutions / week / course.notebook_name(week), course.root)["tests"]}
+    never = sorted(all_tests - set(caught_by))
+    assert not never, f"hidden checks that no broken reference fails (they cannot fail): {never}"
