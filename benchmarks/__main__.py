@@ -1,0 +1,115 @@
+"""``python -m benchmarks``: utils against PyTorch on this CPU, one markdown table.
+
+For every thread count, each side (utils, torch) runs in its own fresh process with
+OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS = n (and torch.set_num_threads(n))
+and with glibc's allocator pinned (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_), so
+large temporaries are not page-faulted in again on every call. The sides alternate over
+``--rounds`` rounds; a cell is the median over rounds of each round's median time.
+
+Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0
+--only SUBSTRING (cases whose name contains it)  --write (also write benchmarks/results.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .cases import CASES
+from .report import cpu_line, table
+
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
+RESULTS = Path(__file__).with_name("results.md")
+
+
+def _worker_env(threads: int) -> dict:
+    env = dict(os.environ, **ALLOCATOR)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    return env
+
+
+def _run_side(side: str, threads: int, cases: list, args) -> dict:
+    """Run one worker process; return {"info": ..., "times": {case: ms}, "missing": str|None}."""
+    cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads),
+           "--scale", str(args.scale), "--budget", str(args.budget), "--cases", *map(str, cases)]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, cwd=root, env=_worker_env(threads), stdout=subprocess.PIPE, text=True)
+    out = {"info": {}, "times": {}, "missing": None}
+    for line in proc.stdout:
+        msg = json.loads(line)
+        if "info" in msg:
+            out["info"] = msg["info"]
+        elif "missing" in msg:
+            out["missing"] = msg["missing"]
+        else:
+            out["times"][msg["case"]] = msg["median_ms"]
+            print(f"  [{threads} thr] {side:5s} {CASES[msg['case']].name}: {msg['median_ms']:.2f} ms "
+                  f"(median of {msg['repeats']})", file=sys.stderr, flush=True)
+    if proc.wait() != 0:
+        raise SystemExit(f"benchmark worker failed: {' '.join(cmd)}")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating utils/torch process rounds (default 2)")
+    parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case and side")
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink batches (1.0 = the stated sizes)")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS.name}")
+    args = parser.parse_args(argv)
+
+    threads = [int(t) for t in args.threads.split(",")]
+    cases = [i for i, c in enumerate(CASES) if args.only.lower() in c.name.lower()]
+    if not cases:
+        parser.error(f"no case name contains {args.only!r}")
+
+    started = time.time()
+    times = {}  # (case, threads, side) -> [per-round medians]
+    infos, missing = {}, None
+    for n in threads:
+        for r in range(args.rounds):
+            for side in (("utils", "torch") if r % 2 == 0 else ("torch", "utils")):
+                if side == "torch" and missing:
+                    continue
+                res = _run_side(side, n, cases, args)
+                missing = missing or res["missing"]
+                infos.setdefault(side, res["info"])
+                for case, ms in res["times"].items():
+                    times.setdefault((case, n, side), []).append(ms)
+
+    def cell(case, n, side):
+        vals = times.get((case, n, side))
+        return statistics.median(vals) if vals else None
+
+    rows = [(CASES[c].name, n, cell(c, n, "utils"), cell(c, n, "torch")) for n in threads for c in cases]
+    header = [
+        cpu_line(),
+        f"utils: NumPy {infos.get('utils', {}).get('numpy', '?')}; "
+        + "; ".join(infos.get("utils", {}).get("pools", [])),
+        f"torch: {infos['torch']['torch']}" if "torch" in infos and "torch" in infos["torch"] else
+        f"torch: MISSING - {missing}",
+        "Each side in its own process, same thread count (OPENBLAS/OMP/MKL_NUM_THREADS and torch.set_num_threads), "
+        "with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 for both sides.",
+        f"float32, forward + backward (all gradients). Cell = median over {args.rounds} alternating rounds of the "
+        f"median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; {time.time() - started:.0f} s in all.",
+    ]
+    text = "\n".join(f"- {h}" for h in header) + "\n\n" + table(rows) + "\n"
+    print(text)
+    if missing:
+        print(f"NOTE: {missing}: only the utils timings were measured.")
+    if args.write:
+        RESULTS.write_text("# utils vs PyTorch (CPU)\n\nGenerated by `python -m benchmarks --write`.\n\n" + text)
+        print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

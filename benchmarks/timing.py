@@ -1,0 +1,29 @@
+"""Time a callable: warm up, then take the median of several repeats."""
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def median_ms(fn, warmup: int = 2, budget_s: float = 2.0, min_repeats: int = 5, max_repeats: int = 50) -> dict:
+    """Call ``fn()`` ``warmup`` times untimed, then time it repeatedly.
+
+    The number of repeats is chosen so the timed part takes about ``budget_s``
+    seconds, clamped to ``[min_repeats, max_repeats]``.
+
+    Returns:
+        {"median_ms", "min_ms", "max_ms", "repeats"} in milliseconds.
+    """
+    for _ in range(warmup):
+        fn()
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    repeats = int(min(max_repeats, max(min_repeats, budget_s / max(first, 1e-6))))
+    samples = [first]
+    for _ in range(repeats - 1):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    ms = [1e3 * s for s in samples]
+    return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "repeats": len(ms)}

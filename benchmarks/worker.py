@@ -1,0 +1,66 @@
+"""Time one side (utils or torch) of the chosen cases in THIS process; print JSON lines.
+
+Started by ``__main__`` in a fresh process whose environment already fixes the thread
+count (OPENBLAS/OMP/MKL_NUM_THREADS) and the allocator (MALLOC_*), which must be set
+before NumPy or torch is imported. Output, one JSON object per line:
+
+    {"info": {...}}                                  libraries and thread pools in use
+    {"case": 0, "median_ms": ..., "repeats": ...}    one per case
+    {"missing": "torch ..."}                         when the side cannot run
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _emit(obj) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def _pools() -> list:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture') or p.get('threading_layer')}), "
+            f"{p.get('num_threads')} threads" for p in threadpool_info()]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
+    parser.add_argument("--side", choices=("utils", "torch"), required=True)
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--cases", type=int, nargs="+", required=True)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+
+    from .cases import CASES
+    from .timing import median_ms
+
+    info = {"numpy": np.__version__}
+    if args.side == "torch":
+        try:
+            import torch
+        except ImportError as exc:
+            _emit({"missing": f"torch is not installed ({exc}); `pip install torch==2.13.0` or `make bench`"})
+            return 0
+        torch.set_num_threads(args.threads)
+        info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
+    info["pools"] = _pools()
+    _emit({"info": info})
+
+    for index in args.cases:
+        case = CASES[index]
+        step, _ = getattr(case, f"{args.side}_side")(case.arrays(args.scale))
+        stats = median_ms(step, warmup=2, budget_s=args.budget)
+        _emit({"case": index, **stats})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

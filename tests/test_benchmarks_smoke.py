@@ -1,0 +1,41 @@
+"""The benchmark code itself works: every case runs once at a small size (no timing).
+
+Where torch is installed, the torch side runs too and must produce the same gradients
+(or, for the training epoch, the same trained weights): the benchmark compares like
+with like only if the weights really were copied across.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not an installed package
+
+from benchmarks.cases import CASES  # noqa: E402
+
+SCALE = 0.05
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_utils_side_runs(case):
+    step, result = case.utils_side(case.arrays(SCALE))
+    step()
+    out = result()
+    assert out and all(o is not None and np.all(np.isfinite(o)) for o in out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_torch_side_matches(case):
+    pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0)")
+    arrays = case.arrays(SCALE)
+    u_step, u_result = case.utils_side(arrays)
+    t_step, t_result = case.torch_side(arrays)
+    u_step()
+    t_step()
+    u, t = u_result(), t_result()
+    assert len(u) == len(t)
+    for k, (a, b) in enumerate(zip(u, t)):
+        a = np.asarray(a)
+        assert a.shape == b.shape, f"output {k}: {a.shape} vs {b.shape}"
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * max(1.0, float(np.abs(b).max())), err_msg=f"output {k}")
