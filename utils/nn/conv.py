@@ -106,27 +106,29 @@ def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation
     if ho <= 0 or wo <= 0:
         raise ValueError(f"conv2d: input {x.shape} padded by {padding} is smaller than the (dilated) kernel {(kh, kw)}")
     padded = pad2d(x.data, padding)  # (N, C, Hp, Wp)
-    cols = windows(padded, (kh, kw), stride, dilation).transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)  # (N, C*kh*kw, L)
+    # One GEMM over the whole batch: windows as columns (C*kh*kw, N*L), L = Ho*Wo.
+    cols = windows(padded, (kh, kw), stride, dilation).transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)  # (C*kh*kw, N*L)
     w2 = weight.data.reshape(o, c * kh * kw)  # (O, C*kh*kw)
-    out = w2 @ cols  # (N, O, L)
+    out = w2 @ cols  # (O, N*L)
     if bias is not None:
         out += bias.data[:, None]
+    out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3).copy()  # (N, O, Ho, Wo), C-contiguous
 
     def backward(g):
-        g2 = g.reshape(n, o, ho * wo)  # (N, O, L)
+        g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*L)
         gx = gw = gb = None
         if x.requires_grad:
-            gcols = (w2.T @ g2).reshape(n, c, kh, kw, ho, wo)  # (N, C, kh, kw, Ho, Wo)
+            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, Ho, Wo)
             gpad = col2im(gcols, padded.shape, stride, dilation)  # (N, C, Hp, Wp)
             gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]  # (N, C, H, W)
         if weight.requires_grad:
-            gw = (g2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)  # (O, C, kh, kw)
+            gw = (g2 @ cols.T).reshape(weight.shape)  # (O, C, kh, kw)
         if bias is not None and bias.requires_grad:
-            gb = g2.sum(axis=(0, 2))  # (O,)
+            gb = g2.sum(axis=1)  # (O,)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return Tensor._make(out.reshape(n, o, ho, wo), parents, backward, "conv2d")  # (N, O, Ho, Wo)
+    return Tensor._make(out, parents, backward, "conv2d")  # (N, O, Ho, Wo)
 
 
 class Conv2d(Module):
