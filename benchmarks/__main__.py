@@ -73,7 +73,8 @@ def main(argv=None) -> int:
 
     started = time.time()
     times = {}  # (case, threads, side) -> [per-round medians]
-    infos, missing = {}, None
+    infos, pools, missing = {}, {}, None
+    load_before = os.getloadavg()
     for n in threads:
         for r in range(args.rounds):
             for side in (("utils", "torch") if r % 2 == 0 else ("torch", "utils")):
@@ -82,6 +83,7 @@ def main(argv=None) -> int:
                 res = _run_side(side, n, cases, args)
                 missing = missing or res["missing"]
                 infos.setdefault(side, res["info"])
+                pools.setdefault(side, set()).update(res["info"].get("pools", []))
                 for case, ms in res["times"].items():
                     times.setdefault((case, n, side), []).append(ms)
 
@@ -90,16 +92,16 @@ def main(argv=None) -> int:
         return statistics.median(vals) if vals else None
 
     rows = [(CASES[c].name, n, cell(c, n, "utils"), cell(c, n, "torch")) for n in threads for c in cases]
+    utils_info, torch_info = infos.get("utils", {}), infos.get("torch", {})
     header = [
-        cpu_line(),
-        f"utils: NumPy {infos.get('utils', {}).get('numpy', '?')}; "
-        + "; ".join(infos.get("utils", {}).get("pools", [])),
-        f"torch: {infos['torch']['torch']}" if "torch" in infos and "torch" in infos["torch"] else
-        f"torch: MISSING - {missing}",
+        cpu_line() + f"; load average {load_before[0]:.1f} before and {os.getloadavg()[0]:.1f} after the run",
+        f"utils: NumPy {utils_info.get('numpy', '?')}; thread pools seen: " + "; ".join(sorted(pools.get("utils", []))),
+        f"torch: {torch_info['torch']} (intra-op threads set per run)" if "torch" in torch_info else f"torch: MISSING - {missing}",
         "Each side in its own process, same thread count (OPENBLAS/OMP/MKL_NUM_THREADS and torch.set_num_threads), "
         "with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 for both sides.",
-        f"float32, forward + backward (all gradients). Cell = median over {args.rounds} alternating rounds of the "
-        f"median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; {time.time() - started:.0f} s in all.",
+        f"float32, forward + backward (all gradients); MHA with need_weights=False on both sides. Cell = median over "
+        f"{args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
+        f"{time.time() - started:.0f} s in all.",
     ]
     text = "\n".join(f"- {h}" for h in header) + "\n\n" + table(rows) + "\n"
     print(text)

@@ -50,7 +50,9 @@ def main(argv=None) -> int:
             _emit({"missing": f"torch is not installed ({exc}); `pip install torch==2.13.0` or `make bench`"})
             return 0
         torch.set_num_threads(args.threads)
-        info["torch"] = f"{torch.__version__}, {torch.get_num_threads()} threads"
+        info["torch"] = torch.__version__
+        if torch.get_num_threads() != args.threads:
+            raise SystemExit(f"torch runs {torch.get_num_threads()} threads, not {args.threads}")
     info["pools"] = _pools()
     _emit({"info": info})
 
