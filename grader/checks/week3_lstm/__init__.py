@@ -1,0 +1,1 @@
+"""Hidden checks for week 3 (LSTM for time series)."""
