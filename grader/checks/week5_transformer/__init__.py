@@ -1,0 +1,1 @@
+"""Hidden checks for week 5 (the Transformer)."""

@@ -1,0 +1,54 @@
+"""Shared helpers for week 5's hidden checks: references with fixed weights, compared in float64."""
+import numpy as np
+
+from grader.checks.support import array, close
+from utils import Tensor
+from utils.checks.week5_transformer import build_reference
+
+
+def float64_reference(cls, *args, phase=0.3):
+    ref = build_reference(cls, *args, phase=phase)
+    ref.to(dtype=np.float64)
+    return ref
+
+
+def params_state(ref):
+    return {k: np.asarray(v) for k, v in ref.state_dict().items()}
+
+
+def run_both(student, class_name, init_kwargs, ref, inputs, upstream, method="forward", attrs=()):
+    """Run the student's module and the reference on the same weights in float64, with backward.
+
+    Returns (student result, reference output array, reference module, reference input Tensors).
+    """
+    res = student.module(class_name, init_kwargs, inputs, state=params_state(ref), dtype="float64",
+                         backward=upstream, input_grad=True, attrs=list(attrs))
+    ref.zero_grad()
+    ref_inputs = [Tensor(x, requires_grad=True, dtype=np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x
+                  for x in inputs]
+    out = getattr(ref, method)(*ref_inputs)
+    out.backward(upstream)
+    return res, out.numpy(), ref, ref_inputs
+
+
+def output_of(res):
+    out = res.outputs[0] if isinstance(res.outputs, (tuple, list)) else res.outputs
+    return array(out)
+
+
+def assert_param_grads(res, ref, what):
+    grads = dict(ref.named_parameters())
+    for name, info in res.parameters.items():
+        assert info.grad is not None, f"{what}: no gradient reached the parameter {name} (is every submodule used in forward?)"
+        assert info.dtype == "float64", f"{what}: the parameter {name} is not float64 after model.to(float64)"
+        assert close(array(info.grad), grads[name].grad, rtol=1e-6, atol=1e-8), f"{what}: the gradient of {name} is wrong"
+
+
+def randomise(ref, seed):
+    """Fixed-seed normal weights (LayerNorm gains near 1): a model whose greedy output depends on its input."""
+    rng = np.random.default_rng(seed)
+    for name, p in ref.named_parameters():
+        is_norm = name.split(".")[-2].startswith("norm")
+        values = rng.standard_normal(p.shape) * (0.2 if is_norm else 1.0) + (1.0 if is_norm and name.endswith("weight") else 0.0)
+        p.data = np.asarray(values, dtype=p.dtype)
+    return ref
