@@ -1,0 +1,86 @@
+"""Week 3 visible checks pass on the reference answers and name the mistake on broken ones."""
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+from utils import Tensor
+from utils.checks.week3_lstm import test_lstm_cell_forward as check_cell
+from utils.checks.week3_lstm import test_lstm_forward as check_model
+from utils.checks.week3_lstm import test_make_windows as check_windows
+from utils.nn import LSTM, Linear, Module
+
+
+def cell(x, h, c, w_ih, w_hh, b_ih, b_hh, order=(0, 1, 2, 3), tanh_c=True, swap=False):
+    H = h.shape[1]
+    gates = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh  # (N, 4H)
+    blocks = [gates[:, k * H:(k + 1) * H] for k in order]
+    i, f, g, o = blocks[0].sigmoid(), blocks[1].sigmoid(), blocks[2].tanh(), blocks[3].sigmoid()
+    c_next = f * c + i * g
+    h_next = o * (c_next.tanh() if tanh_c else c_next)
+    return (c_next, h_next) if swap else (h_next, c_next)
+
+
+def windows(series, seq_len, horizon=1, transpose=True, ignore_horizon=False):
+    s = np.asarray(series)
+    s = s[:, None] if s.ndim == 1 else s
+    T = len(s)
+    N = T - seq_len - horizon + 1
+    w = sliding_window_view(s[:T - horizon], seq_len, axis=0)  # (N, F, seq_len)
+    X = w.transpose(0, 2, 1) if transpose else w
+    y = s[seq_len:seq_len + N] if ignore_horizon else s[seq_len + horizon - 1:]
+    return X, y
+
+
+def model_class(batch_first=True, reduce="last"):
+    class LSTMModel(Module):
+        def __init__(self, input_size, hidden_size, num_layers, output_size):
+            super().__init__()
+            self.lstm = LSTM(input_size, hidden_size, num_layers, batch_first=batch_first)
+            self.head = Linear(hidden_size, output_size)
+
+        def forward(self, x):
+            out, (h_n, _) = self.lstm(x)
+            feats = {"last": out[:, -1, :], "first": out[:, 0, :], "h0": h_n[0],
+                     "detached": Tensor(out[:, -1, :].numpy())}[reduce]
+            return self.head(feats)
+
+    return LSTMModel
+
+
+def failed_text(result):
+    assert not result.passed
+    return " ".join(item.message for item in result.failed_items)
+
+
+def test_reference_answers_pass():
+    for result in (check_cell(cell), check_windows(windows), check_model(model_class())):
+        assert result.passed, result.to_text()
+
+
+@pytest.mark.parametrize("order, name", [((0, 1, 3, 2), "(i, f, o, g)"), ((1, 0, 2, 3), "(f, i, g, o)")])
+def test_cell_names_a_wrong_gate_order(order, name):
+    text = failed_text(check_cell(lambda *a: cell(*a, order=order)))
+    assert "gate blocks were read in the order" in text and name in text
+
+
+def test_cell_names_other_mistakes():
+    assert "missing the tanh" in failed_text(check_cell(lambda *a: cell(*a, tanh_c=False)))
+    assert "swapped" in failed_text(check_cell(lambda *a: cell(*a, swap=True)))
+
+
+def test_cell_stub_says_not_implemented():
+    def lstm_cell_forward(*args):
+        raise NotImplementedError()
+    assert "not implemented yet" in failed_text(check_cell(lstm_cell_forward))
+
+
+def test_windows_names_mistakes():
+    assert "(N, features, seq_len)" in failed_text(check_windows(lambda s, L, h=1: windows(s, L, h, transpose=False)))
+    assert "ignores the horizon" in failed_text(check_windows(lambda s, L, h=1: windows(s, L, h, ignore_horizon=True)))
+
+
+@pytest.mark.parametrize("kwargs, phrase", [({"batch_first": False}, "batch_first=True"), ({"reduce": "first"}, "first time step"),
+                                            ({"reduce": "h0"}, "FIRST layer"), ({"reduce": "detached"}, "no gradient reached")])
+def test_model_names_mistakes(kwargs, phrase):
+    assert phrase in failed_text(check_model(model_class(**kwargs)))
+
