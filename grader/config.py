@@ -6,7 +6,8 @@ What the settings close (see shared/NBGRADER_NOTES.md):
   notebook inside the jail (``grader.sandbox``) and hands back only its outputs;
 - stderr output (warnings, debug prints) is dropped before scoring, so it cannot
   zero a correct answer;
-- deleted test cells are restored and run (``add_missing_cells``);
+- deleted test cells are restored and run (``add_missing_cells``, with nbgrader's
+  re-insertion fixed in ``RestoreDeletedCells``);
 - every cell has a timeout, and the jail puts a wall limit on the whole notebook.
 """
 from __future__ import annotations
@@ -34,12 +35,15 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
         IgnorePattern,
         LimitOutput,
+        OverwriteKernelspec,
         SaveAutoGrades,
     )
 
-    from .nbgrader_ext import SandboxedExecute
+    from .nbgrader_ext import RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
     c.CourseDirectory.root = str(root)
@@ -52,6 +56,13 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = r"(?s)."  # drop every stderr output before scoring
     c.OverwriteCells.add_missing_cells = True
+    c.Autograde.sanitize_preprocessors = [
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteKernelspec,
+        RestoreDeletedCells,
+        CheckCellMetadata,
+    ]
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute,
         IgnorePattern,

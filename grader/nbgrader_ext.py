@@ -14,12 +14,12 @@ from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, OverwriteCells
 from traitlets import Integer
 
 from .config import NOTEBOOK_WALL_SECONDS
 from .jail_paths import jail_paths
-from .notebook_roles import is_hidden_test_cell
+from .notebook_roles import grade_id, is_hidden_test_cell
 
 
 class NotebookNotRun(Exception):
@@ -90,3 +90,36 @@ def copy_outputs(executed: NotebookNode, nb: NotebookNode) -> None:
         if is_hidden_test_cell(cell):
             outputs = [nbformat.from_dict(dict(PLACEHOLDER_OUTPUT))]
         cell.outputs = outputs
+
+
+class RestoreDeletedCells(OverwriteCells):
+    """``OverwriteCells`` whose re-adding of deleted grade cells works for any notebook.
+
+    nbgrader 0.9.6 re-inserts a deleted grade cell after the cell that preceded it in the
+    source, but looks that cell up only among grade and solution cells, so a deleted test
+    cell that follows a read-only cell (a visible check, say) stops the whole submission
+    with a KeyError. Here the position comes from the release notebook's cell order: after
+    the nearest earlier cell the submission still has. The content is nbgrader's own
+    master copy from the gradebook, as before.
+    """
+
+    def add_missing_grade_cells(self, nb: NotebookNode, resources: dict):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        masters = {c.name: c for c in source_nb.source_cells}
+        graded = {c.name: c for c in source_nb.grade_cells}
+        solutions = {c.name for c in source_nb.solution_cells}
+        release = Path(self.config.CourseDirectory.root or ".") / self.config.CourseDirectory.release_directory
+        order = [grade_id(c) for c in nbformat.read(release / self.assignment_id / f"{self.notebook_id}.ipynb", as_version=4).cells]
+        for position, gid in enumerate(order):
+            if gid not in graded or any(grade_id(c) == gid for c in nb.cells):
+                continue
+            self.log.warning("Grade cell %s was deleted; restoring it from the gradebook", gid)
+            cell = self.missing_cell_transform(masters[gid], graded[gid].max_score, is_solution=gid in solutions)
+            at = 0
+            for earlier in reversed(order[:position]):
+                found = [i for i, c in enumerate(nb.cells) if grade_id(c) == earlier]
+                if found:
+                    at = found[0] + 1
+                    break
+            nb.cells.insert(at, cell)
+        return nb, resources

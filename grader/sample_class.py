@@ -142,12 +142,12 @@ def samples(course: Course, week: str) -> list[Sample]:
             "    _db.execute('UPDATE grade SET auto_score = 200'); _db.commit()\nexcept Exception as e:\n    print('blocked:', e)")),
         Sample("exits-process", "answers that call os._exit(1) when run", "kernel_died", hostile_everywhere(
             "import os", "os._exit(1)")),
-        Sample("loops-inside", "answers with an endless loop inside the graded function", ZERO, hostile_everywhere(
+        Sample("loops-inside", "answers with an endless loop inside the graded function", "timed_out", hostile_everywhere(
             "", "while True:\n    pass")),
-        Sample("loops-after", "right answers followed by an endless loop at the top of the cell", ZERO, after_loop),
-        Sample("memory-bomb", "answers that allocate terabytes", ZERO, hostile_everywhere(
+        Sample("loops-after", "right answers followed by an endless loop at the top of the cell", "timed_out", after_loop),
+        Sample("memory-bomb", "answers that allocate terabytes", "out_of_memory", hostile_everywhere(
             "import numpy as np", "hog = [np.ones(1 << 28) for _ in range(100000)]\nreturn hog")),
-        Sample("fork-bomb", "answers that fork without end", ZERO, hostile_everywhere(
+        Sample("fork-bomb", "answers that fork without end", "timed_out", hostile_everywhere(
             "import os", "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass")),
         Sample("floods-output", "wrong answers that print 50 MB", ZERO, hostile_everywhere(
             "", "print('x' * (50 * 1024 * 1024))\nreturn None")),

@@ -20,7 +20,7 @@ from grader.parallel import grade_many
 from grader.sample_class import build_class, mutants, solution_answers, with_answers
 from grader.sandbox import sandbox_unavailable_reason
 
-from .grader.conftest import make_course
+from course_helpers import make_course
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEKS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())

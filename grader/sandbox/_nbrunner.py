@@ -2,8 +2,9 @@
 
 Usage: ``python _nbrunner.py IN_NOTEBOOK OUT_DIR CELL_TIMEOUT``. Writes ``OUT_DIR/executed.ipynb``
 (cell errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does
-not stop the rest; a cell past CELL_TIMEOUT is interrupted, gets an error, and the rest runs) and ``OUT_DIR/status.json``: ``{"status", "reason", "cell_errors"}`` with
-status ``ok``, ``timed_out`` (a cell ran past CELL_TIMEOUT and could not be interrupted),
+not stop the rest). Outputs are capped at OUTPUT_CAP characters each, so a cell that prints
+megabytes still leaves a notebook small enough to write and grade. and ``OUT_DIR/status.json``: ``{"status", "reason", "cell_errors"}`` with
+status ``ok``, ``timed_out`` (a cell ran past CELL_TIMEOUT; later cells were not run),
 ``kernel_died``, ``out_of_memory`` (a cell raised MemoryError) or ``error``.
 The kernel is this same interpreter (``sys.executable -m ipykernel_launcher``).
 """
@@ -11,11 +12,39 @@ import json
 import os
 import sys
 
-import nbformat
-from nbclient import NotebookClient
+sys.modules.setdefault("rfc3987_syntax", None)  # a slow optional jsonschema import; see grader/__init__.py
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 KERNEL_NAME = "grader-python"
+OUTPUT_CAP = 100_000
+
+
+def cap(text: str) -> str:
+    if len(text) <= OUTPUT_CAP:
+        return text
+    return text[:OUTPUT_CAP] + f"\n[output cut: {len(text) - OUTPUT_CAP} more characters]\n"
+
+
+def cap_outputs(nb) -> None:
+    """Cut long stream text and drop oversized rich outputs, in place."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = cap(output.get("text", ""))
+            elif "data" in output:
+                data = output["data"]
+                for mime in list(data):
+                    value = data[mime]
+                    size = len(value) if isinstance(value, str) else len(json.dumps(value))
+                    if size > 4 * OUTPUT_CAP:
+                        del data[mime]
+                if not data:
+                    data["text/plain"] = "[output dropped: too large]"
+            elif output.get("output_type") == "error":
+                output["evalue"] = cap(output.get("evalue", ""))
 
 
 def install_kernelspec() -> None:
@@ -43,7 +72,7 @@ def main():
     nb = nbformat.read(in_path, as_version=4)
     current = {"index": None}
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name=KERNEL_NAME, allow_errors=True,
-                            interrupt_on_timeout=True, startup_timeout=120,
+                            interrupt_on_timeout=False, startup_timeout=120,
                             resources={"metadata": {"path": os.getcwd()}},
                             on_cell_start=lambda cell, cell_index: current.update(index=cell_index))
     status, reason = "ok", "all cells ran"
@@ -61,6 +90,7 @@ def main():
     memory = [e for e in errors if e["ename"] == "MemoryError"]
     if status == "ok" and memory:
         status, reason = "out_of_memory", f"cell {memory[0]['cell']} raised MemoryError"
+    cap_outputs(nb)
     nbformat.write(nb, os.path.join(out_dir, "executed.ipynb"))
     with open(os.path.join(out_dir, "status.json"), "w") as fh:
         json.dump({"status": status, "reason": reason, "cell_errors": errors}, fh)

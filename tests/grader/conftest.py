@@ -1,31 +1,12 @@
 """A real course in a temporary folder: solutions copied in, released through nbgrader,
 a sample class submitted and graded once per test session (real kernels, real jail,
 a real SQLite gradebook)."""
-import os
-import shutil
-from pathlib import Path
-
 import pytest
+from course_helpers import make_course
 
 from grader.sandbox import sandbox_unavailable_reason
 
-ROOT = Path(__file__).resolve().parents[2]
 PILOT = "week4_attention"
-
-# Hostile samples loop until a limit stops them: keep the limits short in tests.
-os.environ.setdefault("GRADER_CELL_TIMEOUT", "8")
-os.environ.setdefault("GRADER_CHECK_TIMEOUT", "8")
-os.environ.setdefault("GRADER_NOTEBOOK_WALL", "240")
-
-needs_sandbox = pytest.mark.skipif(sandbox_unavailable_reason() is not None,
-                                   reason=f"the grader's sandbox is unavailable: {sandbox_unavailable_reason()}")
-
-
-def make_course(base: Path, weeks) -> Path:
-    root = base / "course-root"
-    for week in weeks:
-        shutil.copytree(ROOT / "solutions" / week, root / "solutions" / week)
-    return root
 
 
 @pytest.fixture(scope="session")

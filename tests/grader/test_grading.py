@@ -7,23 +7,19 @@ import pytest
 
 from grader import status as status_store
 from grader.export import rows, write_csv
-from grader.gradebook import gradebook_totals
+from grader.gradebook import gradebook_totals, locked_gradebook
 from grader.parallel import grade_many
 from grader.sample_class import FULL, PARTIAL, ZERO
 
-from .conftest import PILOT
+PILOT = "week4_attention"
 
 
 def autograded_points(course, student):
-    """Sum of auto scores nbgrader holds for the student's autograded (hidden-test) cells."""
-    db = sqlite3.connect(course.root / "gradebook.db")
-    rows_ = db.execute(
-        "SELECT SUM(grade.auto_score), SUM(grade_cell.max_score) FROM grade "
-        "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-        "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
-        "JOIN base_cell ON grade.cell_id = base_cell.id JOIN grade_cell ON grade_cell.id = base_cell.id "
-        "WHERE submitted_assignment.student_id = ? AND grade.auto_score IS NOT NULL", (student,)).fetchone()
-    return rows_
+    """``(auto score, max score)`` summed over the student's autograded cells, read from nbgrader's gradebook."""
+    with locked_gradebook(course) as gb:
+        nb = gb.find_submission_notebook("attention", PILOT, student)
+        graded = [g for g in nb.grades if g.auto_score is not None]
+        return sum(g.auto_score for g in graded), sum(g.max_score for g in graded)
 
 
 def test_every_sample_gets_what_it_deserves(pilot_course):
