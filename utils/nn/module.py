@@ -177,11 +177,13 @@ class Module:
     # ------------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, object]":
         """Parameters and buffers by dotted name, as copies of their arrays."""
-        state = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p.data.copy()
-        for name, b in self.named_buffers():
-            state[name] = b.data.copy()
+        state, seen = OrderedDict(), set()
+        for mod_name, module in self.named_modules():  # PyTorch's order: each module's parameters, then its buffers
+            for name, t in list(module._parameters.items()) + list(module._buffers.items()):
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                state[f"{mod_name}.{name}" if mod_name else name] = t.data.copy()
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
