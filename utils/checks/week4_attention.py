@@ -2,13 +2,19 @@
 
 Inputs are built deterministically with distinct sizes (batch 2, L=3 queries, S=5 keys,
 d_k=4, d_v=6) so a swapped axis fails loudly, and common mistakes are named: a missing
-1/sqrt(d_k), softmax over the wrong axis, an ignored or inverted mask.
+1/sqrt(d_k), softmax over the wrong axis, an ignored or inverted mask, a mask with the
+triangle on the wrong side, heads split by a bare reshape, weights averaged over heads.
+
+One check per exercise: ``test_transformer_attention`` (1), ``test_masks`` (2),
+``test_split_merge_heads`` and ``test_multi_head_attention`` (3), ``test_cross_attention``
+(4), ``test_position_lookup`` (5).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..backend import asnumpy
+from ..nn.attention import MultiHeadAttention as _LibraryMHA
 from ..nn.attention import scaled_dot_product_attention as _library_attention
 from ..tensor import Tensor
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
@@ -115,4 +121,303 @@ def test_transformer_attention(fn) -> CheckResult:
     return result
 
 
-__all__ = ["attention_inputs", "example_mask", "test_transformer_attention"]
+
+
+# ---------------------------------------------------------------------- shared helpers
+def wave_array(shape, phase: float, dtype=np.float32) -> np.ndarray:
+    """Deterministic, non-degenerate values of ``shape`` (no RNG)."""
+    n = int(np.prod(shape))
+    return (np.sin(np.arange(n) * 0.53 + phase) * 0.6 + np.cos(np.arange(n) * 0.19 + phase) * 0.3).reshape(shape).astype(dtype)
+
+
+def deterministic_state(shapes: dict, dtype=np.float32) -> dict:
+    """A state dict with the given ``{name: shape}``, filled by ``wave_array`` (one phase per name)."""
+    return {name: wave_array(shape, 0.37 * i, dtype) for i, (name, shape) in enumerate(shapes.items())}
+
+
+def mha_shapes(d_model: int, prefix: str = "") -> dict:
+    """``{name: shape}`` of a MultiHeadAttention's parameters (q/k/v/out projections)."""
+    shapes = {}
+    for proj in ("q_proj", "k_proj", "v_proj", "out_proj"):
+        shapes[f"{prefix}{proj}.weight"] = (d_model, d_model)
+        shapes[f"{prefix}{proj}.bias"] = (d_model,)
+    return shapes
+
+
+def reference_mha(state: dict, d_model: int, num_heads: int, query, key, value, attn_mask=None, key_padding_mask=None,
+                  prefix: str = "", dtype=np.float32):
+    """The library's MultiHeadAttention with the weights of ``state`` (keys under ``prefix``):
+    returns ``(output (N, L, E), per-head weights (N, h, L, S))`` as NumPy arrays."""
+    lib = _LibraryMHA(d_model, num_heads)
+    lib.to(dtype=dtype)
+    lib.load_state_dict({name: state[prefix + name] for name in mha_shapes(d_model)})
+    as_t = lambda a: Tensor(np.asarray(a, dtype=dtype), dtype=dtype)  # noqa: E731
+    out, w = lib(as_t(query), as_t(key), as_t(value), attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                 average_attn_weights=False)
+    return out.numpy(), w.numpy()
+
+
+def _as_bool_array(value, name):
+    arr = asnumpy(value) if value is not None else None
+    if arr is None:
+        return None, CheckItem(name, False, "received None: is a `return` missing?")
+    arr = np.asarray(arr)
+    if arr.dtype != bool:
+        return None, CheckItem(name, False, f"expected a boolean array (True = may attend), got dtype {arr.dtype}; "
+                                              "a comparison such as `a < b` gives booleans directly")
+    return arr, None
+
+
+def _load(model, state, result) -> bool:
+    try:
+        model.load_state_dict(state)
+        return True
+    except Exception as exc:  # names or shapes differ from what the exercise asks for
+        result.add(CheckItem("parameter names and shapes", False, f"could not load the check's weights: {exc}"))
+        return False
+
+
+# ---------------------------------------------------------------------- Exercise 2: masks
+def test_masks(causal_mask, padding_mask) -> CheckResult:
+    """Check ``causal_mask(seq_len) -> (T, T)`` and ``padding_mask(lengths, max_len) -> (N, max_len)``."""
+    result = CheckResult("causal_mask and padding_mask")
+    raw, error = run_student("causal_mask runs", causal_mask, 4)
+    if error:
+        result.add(error)
+    else:
+        m, error = _as_bool_array(raw, "causal_mask is boolean")
+        if error:
+            result.add(error)
+        else:
+            result.add(check_shape("causal_mask shape", m, (4, 4)))
+            want = np.tril(np.ones((4, 4), dtype=bool))
+            ok = m.shape == want.shape and bool(np.array_equal(m, want))
+            hint = ""
+            if not ok and m.shape == want.shape:
+                if np.array_equal(m, want.T):
+                    hint = "the True entries are above the diagonal: query i may look at keys j <= i (lower triangle, `np.tril`)"
+                elif np.array_equal(m, ~want):
+                    hint = "the polarity is flipped: in this course True means 'may attend'"
+                elif np.array_equal(m, np.tril(want, -1)):
+                    hint = "the diagonal is False: a position may attend to itself"
+                else:
+                    hint = "row i must be True exactly for columns 0..i"
+            result.add(CheckItem("causal_mask values", ok, hint))
+
+    lengths = np.array([3, 1, 5])
+    raw, error = run_student("padding_mask runs", padding_mask, lengths, 5)
+    if error:
+        result.add(error)
+        return result
+    m, error = _as_bool_array(raw, "padding_mask is boolean")
+    if error:
+        result.add(error)
+        return result
+    shape = check_shape("padding_mask shape", m, (3, 5))
+    if not shape.passed and m.size == 15:
+        shape.message += "; return the (N, max_len) mask and broadcast it with [:, None, None, :] where you use it"
+    result.add(shape)
+    if not shape.passed:
+        return result
+    want = np.arange(5)[None, :] < lengths[:, None]
+    ok = bool(np.array_equal(m, want))
+    hint = ""
+    if not ok:
+        if np.array_equal(m, ~want):
+            hint = "the polarity is flipped: True must mark real tokens (they may be attended), False the padding"
+        elif np.array_equal(m, np.arange(5)[None, :] <= lengths[:, None]):
+            hint = "one position too many: a sequence of length n has real tokens at positions 0..n-1"
+        else:
+            hint = "row b must be True at positions 0..lengths[b]-1 and False after"
+    result.add(CheckItem("padding_mask values", ok, hint))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 3: heads
+def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
+    """Check ``split_heads(x, h)``: (N, T, D) -> (N, h, T, D/h) and ``merge_heads`` back."""
+    result = CheckResult("split_heads and merge_heads")
+    x = np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)  # (N, T, D) with distinct entries
+    want = x.reshape(2, 3, 4, 3).transpose(0, 2, 1, 3)  # (N, h, T, d)
+    raw, error = run_student("split_heads runs", split_heads, Tensor(x), 4)
+    if error:
+        result.add(error)
+        return result
+    got = asnumpy(raw) if raw is not None else None
+    shape = check_shape("split_heads shape", got if got is not None else raw, (2, 4, 3, 3))
+    result.add(shape)
+    if not shape.passed:
+        return result
+    values = check_close("split_heads values", got, want)
+    if not values.passed and np.array_equal(got, x.reshape(2, 4, 3, 3)):
+        values.message = ("a bare reshape to (N, h, T, d) mixes positions into heads: reshape to (N, T, h, d) first, "
+                          "then swap axes 1 and 2 (`.transpose(1, 2)`)")
+    result.add(values)
+    raw, error = run_student("merge_heads runs", merge_heads, Tensor(want))
+    if error:
+        result.add(error)
+        return result
+    got = asnumpy(raw) if raw is not None else None
+    shape = check_shape("merge_heads shape", got if got is not None else raw, (2, 3, 12))
+    result.add(shape)
+    if shape.passed:
+        back = check_close("merge_heads undoes split_heads", got, x)
+        if not back.passed and np.array_equal(got, want.reshape(2, 3, 12)):
+            back.message = "swap axes 1 and 2 back (`.transpose(1, 2)`) before reshaping to (N, T, h * d)"
+        result.add(back)
+    return result
+
+
+def test_multi_head_attention(cls) -> CheckResult:
+    """Check ``cls(d_model, num_heads)`` against the library's MultiHeadAttention with the same weights."""
+    result = CheckResult("MultiHeadAttention")
+    E, h = 12, 3
+    model, error = run_student("MultiHeadAttention(12, 3) builds", cls, E, h)
+    if error:
+        result.add(error)
+        return result
+    missing = [n for n in ("q_proj", "k_proj", "v_proj", "out_proj") if not hasattr(model, n)]
+    result.add(CheckItem("has q_proj, k_proj, v_proj, out_proj", not missing,
+                         "" if not missing else f"missing attribute(s) {missing}: name the four Linear layers like the library does"))
+    if missing:
+        return result
+    state = deterministic_state(mha_shapes(E))
+    if not _load(model, state, result):
+        return result
+    query = wave_array((2, 4, E), 0.1)  # (N, L, E)
+    memory = wave_array((2, 5, E), 1.3)  # (N, S, E)
+    mask = example_mask(4, 5)  # (L, S)
+    for label, m in (("no mask", None), ("with an (L, S) mask", mask)):
+        args = (Tensor(query), Tensor(memory), Tensor(memory)) + ((m,) if m is not None else ())
+        raw, error = run_student(f"forward ({label})", model, *args)
+        if error:
+            result.add(error)
+            return result
+        out, w, error = _unpack(raw)
+        if error:
+            result.add(error)
+            return result
+        shape_o = check_shape(f"output shape ({label})", out, (2, 4, E))
+        shape_w = check_shape(f"per-head weights shape ({label})", w, (2, h, 4, 5))
+        if not shape_w.passed and w.shape == (2, 4, 5):
+            shape_w.message = "return the per-head weights (N, h, L, S), not their average over heads"
+        result.add(shape_o)
+        result.add(shape_w)
+        if not (shape_o.passed and shape_w.passed):
+            return result
+        ref_out, ref_w = reference_mha(state, E, h, query, memory, memory, attn_mask=m)
+        result.add(check_close(f"weights match the library ({label})", w, ref_w, rtol=1e-4, atol=1e-5))
+        close = check_close(f"output matches the library ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
+        if not close.passed and np.allclose(w, ref_w, atol=1e-5):
+            close.message = "the weights are right but the output is not: merge the heads, then apply out_proj. " + close.message
+        result.add(close)
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 4: cross-attention
+def test_cross_attention(cls) -> CheckResult:
+    """Check ``cls(d_model, num_heads)(decoder_states, encoder_states, encoder_lengths)``."""
+    result = CheckResult("CrossAttention")
+    E, h = 8, 2
+    model, error = run_student("CrossAttention(8, 2) builds", cls, E, h)
+    if error:
+        result.add(error)
+        return result
+    state = deterministic_state(mha_shapes(E, "mha."))
+    if not _load(model, state, result):
+        return result
+    dec = wave_array((2, 3, E), 0.4)  # (N, L, E)
+    enc = wave_array((2, 5, E), 2.1)  # (N, S, E)
+    lengths = np.array([5, 2])
+    raw, error = run_student("forward", model, Tensor(dec), Tensor(enc), lengths)
+    if error:
+        result.add(error)
+        return result
+    out, w, error = _unpack(raw)
+    if error:
+        result.add(error)
+        return result
+    shape_o, shape_w = check_shape("output shape", out, (2, 3, E)), check_shape("weights shape", w, (2, h, 3, 5))
+    result.add(shape_o)
+    result.add(shape_w)
+    if not (shape_o.passed and shape_w.passed):
+        return result
+    keep = np.arange(5)[None, :] < lengths[:, None]  # (N, S)
+    leaked = float(np.abs(w[1, :, :, 2:]).max())
+    result.add(CheckItem("padded encoder positions get zero weight", leaked < 1e-6, "" if leaked < 1e-6 else
+                         f"a padded encoder position got weight {leaked:.3g}: build padding_mask(encoder_lengths, S) and "
+                         "broadcast it to (N, 1, 1, S)"))
+    ref_out, ref_w = reference_mha(state, E, h, dec, enc, enc, key_padding_mask=keep, prefix="mha.")
+    result.add(check_close("weights match the library", w, ref_w, rtol=1e-4, atol=1e-5))
+    result.add(check_close("output matches the library", out, ref_out, rtol=1e-4, atol=1e-5))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 5: position lookup
+def lookup_inputs(n=3, seq_len=5, vocab_size=6) -> np.ndarray:
+    """(n, seq_len + 1) integers: tokens, then the position to read."""
+    tokens = (np.arange(n * seq_len).reshape(n, seq_len) * 7 + 3) % vocab_size  # (n, T)
+    where = (np.arange(n) * 3 + 1) % seq_len  # (n,)
+    return np.concatenate([tokens, where[:, None]], axis=1)
+
+
+def lookup_shapes(vocab_size, seq_len, d_model) -> dict:
+    shapes = {"token_emb.weight": (vocab_size, d_model), "pos_emb.weight": (seq_len, d_model),
+              "ask_emb.weight": (seq_len, d_model)}
+    shapes.update(mha_shapes(d_model, "attn."))
+    shapes.update({"head.weight": (vocab_size, d_model), "head.bias": (vocab_size,)})
+    return shapes
+
+
+def reference_lookup(state, X, vocab_size, seq_len, d_model, num_heads, dtype=np.float32):
+    """Logits (N, vocab) and weights (N, h, 1, T) of the position-lookup model, from the library."""
+    X = np.asarray(X)
+    tokens, where = X[:, :-1], X[:, -1]  # (N, T), (N,)
+    memory = state["token_emb.weight"][tokens] + state["pos_emb.weight"][None, :seq_len]  # (N, T, E)
+    query = state["ask_emb.weight"][where][:, None, :]  # (N, 1, E)
+    out, w = reference_mha(state, d_model, num_heads, query, memory, memory, prefix="attn.", dtype=dtype)  # (N, 1, E)
+    logits = out[:, 0] @ state["head.weight"].T + state["head.bias"]  # (N, vocab)
+    return logits, w
+
+
+def test_position_lookup(cls) -> CheckResult:
+    """Check ``cls(vocab_size, seq_len, d_model, num_heads)``'s forward against the library."""
+    result = CheckResult("PositionLookup")
+    V, T, E, h = 6, 5, 8, 2
+    model, error = run_student("PositionLookup(6, 5, 8, 2) builds", cls, V, T, E, h)
+    if error:
+        result.add(error)
+        return result
+    state = deterministic_state(lookup_shapes(V, T, E))
+    if not _load(model, state, result):
+        return result
+    X = lookup_inputs(3, T, V)
+    raw, error = run_student("forward", model, Tensor(X))
+    if error:
+        result.add(error)
+        return result
+    logits = asnumpy(raw) if raw is not None else None
+    shape = check_shape("logits shape", logits if logits is not None else raw, (3, V))
+    result.add(shape)
+    if not shape.passed:
+        return result
+    ref_logits, ref_w = reference_lookup(state, X, V, T, E, h)
+    w = getattr(model, "last_weights", None)
+    w = asnumpy(w) if w is not None else None
+    shape_w = check_shape("last_weights shape", w if w is not None else (), (3, h, 1, T))
+    if w is None:
+        shape_w.message = "store the attention weights (N, h, 1, T) in self.last_weights during forward"
+    result.add(shape_w)
+    if shape_w.passed:
+        result.add(check_close("attention weights match", w, ref_w, rtol=1e-4, atol=1e-5))
+    close = check_close("logits match", logits, ref_logits, rtol=1e-4, atol=1e-5)
+    if not close.passed:
+        close.message = ("memory = token_emb(tokens) + pos_emb(positions), the query = ask_emb(position asked), "
+                         "then attn(query, memory, memory) and head on the single query's output. " + close.message)
+    result.add(close)
+    return result
+
+
+__all__ = ["attention_inputs", "deterministic_state", "example_mask", "lookup_inputs", "lookup_shapes", "mha_shapes",
+           "reference_lookup", "reference_mha", "test_cross_attention", "test_masks", "test_multi_head_attention",
+           "test_position_lookup", "test_split_merge_heads", "test_transformer_attention", "wave_array"]
