@@ -1,0 +1,375 @@
+"""Visible checks for week 2 (ResNet). Each runs in about a second.
+
+Inputs are deterministic (no RNG) with distinct sizes per axis (N=4, C=3, H=5, W=6 for
+batch norm) so a swapped axis fails loudly. Modules get their parameters set from
+their *shapes* only (``fill_by_shape``), so the checks do not depend on attribute names,
+registration order or random initialisation; the expected outputs are computed with the
+library's functional ``conv2d`` and ``batch_norm``.
+
+Common mistakes are named: biased running variance, momentum the wrong way round, batch
+statistics in eval mode, statistics over the wrong axes, a forgotten shortcut, ReLU before
+the addition, a max-pool where an average belongs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import asnumpy
+from ..nn.conv import conv2d
+from ..nn.normalization import batch_norm
+from ..nn.pooling import MaxPool2d
+from ..tensor import Tensor
+from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+
+
+# ---------------------------------------------------------------------- deterministic values
+def wave(shape, phase: float = 0.0, dtype=np.float64) -> np.ndarray:
+    """Deterministic, non-degenerate values of ``shape`` (no RNG)."""
+    n = int(np.prod(shape))
+    k = np.arange(n)
+    return (np.sin(k * 0.73 + phase) * 1.2 + np.cos(k * 0.19 + 2 * phase) * 0.5).reshape(shape).astype(dtype)
+
+
+def shape_values(shape, dtype=np.float64) -> np.ndarray:
+    """The value a parameter of ``shape`` gets in the checks: depends on the shape only.
+
+    Scaled by 1/sqrt(fan_in) for weights so activations stay of order one.
+    """
+    shape = tuple(int(n) for n in shape)
+    phase = 0.1 * sum((i + 1) * n for i, n in enumerate(shape))
+    values = wave(shape, phase, dtype)
+    if len(shape) > 1:
+        values = values / np.sqrt(np.prod(shape[1:]))
+    return values.astype(dtype)
+
+
+def shape_state(shapes: dict) -> dict:
+    """Values for named parameters ``{name: shape}``: ``shape_values(shape)``, except that a
+    convolution's bias (a ``.bias`` beside a 4-D ``.weight``) is zero, so a conv with or
+    without a bias gives the same answer."""
+    values = {}
+    for name, shape in shapes.items():
+        sibling = name[: -len("bias")] + "weight" if name.endswith("bias") else None
+        if sibling is not None and len(shapes.get(sibling, ())) == 4:
+            values[name] = np.zeros(shape)
+        else:
+            values[name] = shape_values(shape)
+    return values
+
+
+def fill_by_shape(module) -> None:
+    """Overwrite every parameter of ``module`` with the values ``shape_state`` gives (in place)."""
+    params = dict(module.named_parameters())
+    for name, value in shape_state({k: tuple(p.shape) for k, p in params.items()}).items():
+        params[name].data[...] = value.astype(params[name].data.dtype)
+
+
+def running_stats(channels: int, dtype=np.float64):
+    """The (running_mean, running_var) every BatchNorm2d of ``channels`` gets in evaluation-mode checks."""
+    return (0.2 * wave((channels,), 1.7)).astype(dtype), (1.0 + 0.5 * np.abs(wave((channels,), 2.9))).astype(dtype)
+
+
+def _t(shape, dtype):
+    return Tensor(shape_values(shape, dtype), dtype=dtype)
+
+
+def _bn(h: Tensor, training: bool) -> Tensor:
+    """Batch norm with ``shape_values`` weight and bias (and ``running_stats`` in evaluation)."""
+    c, dt = h.shape[1], h.dtype
+    rm, rv = (None, None) if training else (Tensor(a, dtype=dt) for a in running_stats(c, dt))
+    return batch_norm(h, rm, rv, _t((c,), dt), _t((c,), dt), training=training)
+
+
+# ---------------------------------------------------------------------- references (functional)
+def reference_block(x: Tensor, in_channels: int, out_channels: int, stride: int = 1, shortcut: bool = True,
+                    relu_before_add: bool = False, training: bool = True) -> Tensor:
+    """What ``ResidualBlock`` computes with ``fill_by_shape`` parameters (and ``running_stats``).
+
+    x: (N, C_in, H, W) -> (N, C_out, H', W') with H' = floor((H - 1) / stride) + 1.
+    """
+    dt = x.dtype
+    c = out_channels
+
+    def bn(h):
+        return _bn(h, training)
+
+    out = bn(conv2d(x, _t((c, in_channels, 3, 3), dt), stride=stride, padding=1)).relu()  # (N, C_out, H', W')
+    out = bn(conv2d(out, _t((c, c, 3, 3), dt), padding=1))  # (N, C_out, H', W')
+    if not shortcut:
+        return out.relu()
+    if stride != 1 or in_channels != out_channels:
+        skip = bn(conv2d(x, _t((c, in_channels, 1, 1), dt), stride=stride))  # (N, C_out, H', W')
+    else:
+        skip = x
+    return out.relu() + skip if relu_before_add else (out + skip).relu()
+
+
+def reference_resnet(x: Tensor, num_classes: int = 10, pool: str = "mean", training: bool = True) -> Tensor:
+    """What ``SimpleResNet`` computes with ``fill_by_shape`` parameters (and ``running_stats``).
+
+    x: (N, 1, H, W) -> logits (N, num_classes).
+    """
+    dt = x.dtype
+    h = _bn(conv2d(x, _t((64, 1, 3, 3), dt), padding=1), training).relu()  # (N, 64, H, W)
+    h = reference_block(h, 64, 64, training=training)  # (N, 64, H, W)
+    h = reference_block(h, 64, 128, stride=2, training=training)  # (N, 128, H/2, W/2)
+    h = reference_block(h, 128, 256, stride=2, training=training)  # (N, 256, H/4, W/4)
+    feats = h.mean(axis=(2, 3)) if pool == "mean" else h.max(axis=(2, 3))  # (N, 256)
+    return feats @ _t((num_classes, 256), dt).transpose(0, 1) + _t((num_classes,), dt)  # (N, num_classes)
+
+
+# ---------------------------------------------------------------------- Exercise 1
+BN_SHAPE = (4, 3, 5, 6)  # (N, C, H, W)
+
+
+def batchnorm_inputs(dtype=np.float64):
+    """x (4, 3, 5, 6) Tensor, gamma and beta (3,) Tensors, running_mean and running_var (3,) arrays."""
+    C = BN_SHAPE[1]
+    x = Tensor(wave(BN_SHAPE, 0.3) * np.array([1.0, 3.0, 0.5]).reshape(1, C, 1, 1) + np.array([0.5, -2.0, 1.0]).reshape(1, C, 1, 1), dtype=dtype)
+    gamma = Tensor(np.array([1.5, 0.5, 2.0]), dtype=dtype)
+    beta = Tensor(np.array([0.1, -0.3, 0.7]), dtype=dtype)
+    running_mean = np.array([0.2, -1.0, 0.4], dtype=dtype)
+    running_var = np.array([1.5, 4.0, 0.3], dtype=dtype)
+    return x, gamma, beta, running_mean, running_var
+
+
+def reference_batchnorm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    """The library's answer: (out (N, C, H, W), new running_mean (C,), new running_var (C,)) as NumPy."""
+    dt = x.dtype
+    rm, rv = Tensor(np.array(running_mean, dtype=dt), dtype=dt), Tensor(np.array(running_var, dtype=dt), dtype=dt)
+    out = batch_norm(Tensor(x.numpy(), dtype=dt), rm, rv, Tensor(gamma.numpy(), dtype=dt), Tensor(beta.numpy(), dtype=dt),
+                     training=training, momentum=momentum, eps=eps)
+    return out.numpy(), rm.numpy(), rv.numpy()
+
+
+def _triple(raw):
+    if not isinstance(raw, (tuple, list)) or len(raw) != 3:
+        return None, CheckItem("returns (out, running_mean, running_var)", False,
+                               f"expected a tuple of three, got {type(raw).__name__}"
+                               + (f" of length {len(raw)}" if isinstance(raw, (tuple, list)) else ""))
+    try:
+        return tuple(np.asarray(asnumpy(v), dtype=np.float64) for v in raw), None
+    except (TypeError, ValueError):
+        return None, CheckItem("returns arrays or Tensors", False, "each of the three results must be an array or a Tensor")
+
+
+def test_batchnorm2d_forward(fn) -> CheckResult:
+    """Check ``fn(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5)``
+    against ``utils.nn.BatchNorm2d``'s conventions, in training and in evaluation mode."""
+    result = CheckResult("batchnorm2d_forward")
+    x, gamma, beta, rm, rv = batchnorm_inputs()
+    n, c, h, w = BN_SHAPE
+    count = n * h * w
+    xs = x.numpy()
+    batch_mean = xs.mean(axis=(0, 2, 3))
+    batch_var = xs.var(axis=(0, 2, 3))
+
+    # training mode
+    raw, error = run_student("runs (training=True)", fn, x, gamma, beta, rm.copy(), rv.copy(), True)
+    if error:
+        result.add(error)
+        return result
+    got, error = _triple(raw)
+    if error:
+        result.add(error)
+        return result
+    out, new_mean, new_var = got
+    shapes = [check_shape("output shape (training)", out, BN_SHAPE),
+              check_shape("running_mean shape", new_mean, (c,)), check_shape("running_var shape", new_var, (c,))]
+    for item in shapes:
+        result.add(item)
+    if not all(item.passed for item in shapes):
+        return result
+    ref_out, ref_mean, ref_var = reference_batchnorm(x, gamma, beta, rm, rv, True)
+    item = check_close("output (training: batch statistics)", out, ref_out, rtol=1e-5, atol=1e-6)
+    if not item.passed:
+        standardized = (out - beta.numpy().reshape(1, c, 1, 1)) / gamma.numpy().reshape(1, c, 1, 1)
+        if not np.allclose(standardized.mean(axis=(0, 2, 3)), 0.0, atol=1e-4):
+            item.message = ("likely cause: statistics over the wrong axes; each channel's mean and variance are taken "
+                            "over the batch AND both spatial axes, axis=(0, 2, 3). " + item.message)
+        else:
+            g4, b4 = gamma.numpy().reshape(1, c, 1, 1), beta.numpy().reshape(1, c, 1, 1)
+            unbiased = (xs - batch_mean.reshape(1, c, 1, 1)) / np.sqrt(xs.var(axis=(0, 2, 3), ddof=1).reshape(1, c, 1, 1) + 1e-5) * g4 + b4
+            if np.allclose(out, unbiased, atol=1e-6):
+                item.message = "likely cause: normalising with the unbiased variance; the output uses the biased one (divide by n). " + item.message
+    result.add(item)
+    item = check_close("running_mean updated", new_mean, ref_mean, rtol=1e-6, atol=1e-8)
+    if not item.passed and np.allclose(new_mean, 0.9 * batch_mean + 0.1 * rm, atol=1e-8):
+        item.message = "likely cause: momentum the wrong way round; running = (1 - momentum) * running + momentum * batch. " + item.message
+    elif not item.passed and np.allclose(new_mean, rm, atol=1e-8):
+        item.message = "the running mean was not updated in training mode. " + item.message
+    result.add(item)
+    item = check_close("running_var updated (unbiased)", new_var, ref_var, rtol=1e-6, atol=1e-8)
+    if not item.passed and np.allclose(new_var, 0.9 * rv + 0.1 * batch_var, atol=1e-8):
+        item.message = (f"likely cause: the biased batch variance went into the running average; PyTorch stores the "
+                        f"unbiased one, var * n / (n - 1) with n = N*H*W = {count}. " + item.message)
+    elif not item.passed and np.allclose(new_var, 0.9 * batch_var * count / (count - 1) + 0.1 * rv, atol=1e-8):
+        item.message = "likely cause: momentum the wrong way round; running = (1 - momentum) * running + momentum * batch. " + item.message
+    result.add(item)
+
+    # evaluation mode
+    raw, error = run_student("runs (training=False)", fn, x, gamma, beta, rm.copy(), rv.copy(), False)
+    if error:
+        result.add(error)
+        return result
+    got, error = _triple(raw)
+    if error:
+        result.add(error)
+        return result
+    out, new_mean, new_var = got
+    ref_out = reference_batchnorm(x, gamma, beta, rm, rv, False)[0]
+    item = check_close("output (evaluation: running statistics)", out, ref_out, rtol=1e-5, atol=1e-6)
+    if not item.passed and np.allclose(out, reference_batchnorm(x, gamma, beta, rm, rv, True)[0], atol=1e-6):
+        item.message = "likely cause: batch statistics used in evaluation mode; use running_mean and running_var there. " + item.message
+    result.add(item)
+    unchanged = new_mean.shape == rm.shape and new_var.shape == rv.shape and np.allclose(new_mean, rm) and np.allclose(new_var, rv)
+    result.add(CheckItem("running statistics unchanged in evaluation", unchanged, "" if unchanged else
+                         "evaluation mode must return the running statistics as they were"))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 2
+def block_input(n=2, c=4, h=6, w=5, dtype=np.float64) -> Tensor:
+    """A deterministic (N, C, H, W) input with positive and negative entries."""
+    return Tensor(wave((n, c, h, w), 0.9), dtype=dtype)
+
+
+def _build(cls, *args, **kwargs):
+    model, error = run_student("builds", cls, *args, **kwargs)
+    if error is None:
+        try:
+            model.to(dtype=np.float64)
+            model.train()
+        except Exception as exc:  # noqa: BLE001 - reported to the student
+            return None, CheckItem("builds", False, f"the model could not be moved to float64: {type(exc).__name__}: {exc}")
+    return model, error
+
+
+def test_resnet_skip_connection(cls) -> CheckResult:
+    """Check ``ResidualBlock(in_channels, out_channels, stride=1)``: shapes with and without
+    downsampling, the value of the output, ReLU(x) when the residual branch is zero, and a
+    gradient that reaches the input through the shortcut."""
+    result = CheckResult("ResidualBlock")
+    x = block_input()  # (2, 4, 6, 5)
+    for label, args, expected in (("same shape", (4, 4, 1), (2, 4, 6, 5)), ("downsampling", (4, 6, 2), (2, 6, 3, 3))):
+        block, error = _build(cls, args[0], args[1], stride=args[2])
+        if error:
+            result.add(error)
+            return result
+        fill_by_shape(block)
+        out, error = run_student(f"forward ({label})", block, x)
+        if error:
+            result.add(error)
+            return result
+        item = check_shape(f"output shape ({label}: ResidualBlock{args})", out, expected)
+        if not item.passed and label == "downsampling":
+            item.message = ("the first 3x3 conv and the 1x1 shortcut conv both take the stride, and both map "
+                            "in_channels to out_channels. " + item.message)
+        result.add(item)
+        if not item.passed:
+            return result
+        shapes = sorted(tuple(p.shape) for _, p in block.named_parameters())
+        if label == "downsampling":
+            has_proj = (6, 4, 1, 1) in shapes
+            result.add(CheckItem("shortcut is a 1x1 conv when the shape changes", has_proj, "" if has_proj else
+                                 "when stride != 1 or the channel count changes, the shortcut must be Conv2d(in, out, 1, stride) "
+                                 "followed by BatchNorm2d(out)"))
+        else:
+            extra = [s for s in shapes if len(s) == 4 and s[2:] == (1, 1)]
+            result.add(CheckItem("identity shortcut when the shape is kept", not extra, "" if not extra else
+                                 "with stride 1 and equal channel counts the shortcut is the identity (no 1x1 conv)"))
+        ref = reference_block(x, args[0], args[1], args[2]).numpy()
+        got = asnumpy(out)
+        item = check_close(f"output values ({label})", got, ref, rtol=1e-6, atol=1e-8)
+        if not item.passed:
+            if np.allclose(got, reference_block(x, args[0], args[1], args[2], shortcut=False).numpy(), atol=1e-6):
+                item.message = "likely cause: the shortcut was forgotten; add the block's input (or its projection) before the last ReLU. " + item.message
+            elif np.allclose(got, reference_block(x, args[0], args[1], args[2], relu_before_add=True).numpy(), atol=1e-6):
+                item.message = "likely cause: ReLU applied before the addition; the order is relu(bn2(conv2(...)) + shortcut(x)). " + item.message
+            else:
+                item.message = ("expected conv3x3(stride, padding=1, bias=False) -> BN -> ReLU -> conv3x3(padding=1, bias=False) -> BN, "
+                                "plus the shortcut, then ReLU. " + item.message)
+        result.add(item)
+
+    # residual branch switched off: every parameter zero, identity shortcut
+    block, error = _build(cls, 4, 4)
+    if error:
+        result.add(error)
+        return result
+    for _, p in block.named_parameters():
+        p.data[...] = 0.0
+    xg = block_input()
+    xg.requires_grad_(True)
+    out, error = run_student("forward (residual branch zeroed)", block, xg)
+    if error:
+        result.add(error)
+        return result
+    got = asnumpy(out)
+    xs = xg.numpy()
+    item = check_close("zero residual branch gives ReLU(x)", got, np.maximum(xs, 0.0), rtol=1e-6, atol=1e-8)
+    if not item.passed:
+        if np.allclose(got, 0.0):
+            item.message = "the output is all zeros: the input never reaches the output, so the shortcut is missing. " + item.message
+        elif np.allclose(got, xs):
+            item.message = "the output is x itself: the final ReLU (after the addition) is missing. " + item.message
+    result.add(item)
+    if not item.passed:
+        return result
+    try:
+        out.sum().backward()
+        grad = None if xg.grad is None else asnumpy(xg.grad)
+    except Exception as exc:  # noqa: BLE001 - reported to the student
+        result.add(CheckItem("backward runs", False, f"backward failed: {type(exc).__name__}: {exc}"))
+        return result
+    ok = grad is not None and np.allclose(grad, (xs > 0).astype(np.float64))
+    result.add(CheckItem("gradient reaches the input through the shortcut", ok, "" if ok else
+                         "with the residual branch off, d(sum of outputs)/dx should be 1 where x > 0 and 0 elsewhere; "
+                         "use Tensor operations (+, .relu()) so the gradient flows through the shortcut"))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 3
+RESNET_CONVS = [(64, 1, 3, 3), (64, 64, 3, 3), (64, 64, 3, 3), (128, 64, 3, 3), (128, 128, 3, 3), (128, 64, 1, 1),
+                (256, 128, 3, 3), (256, 256, 3, 3), (256, 128, 1, 1)]
+
+
+def test_simple_resnet(cls) -> CheckResult:
+    """Check ``SimpleResNet(num_classes)``: layer shapes, output shape, average pooling and the logits."""
+    result = CheckResult("SimpleResNet")
+    model, error = _build(cls, num_classes=7)
+    if error:
+        result.add(error)
+        return result
+    shapes = [tuple(p.shape) for _, p in model.named_parameters()]
+    convs = sorted(s for s in shapes if len(s) == 4)
+    missing = [s for s in RESNET_CONVS if s not in convs]
+    result.add(CheckItem("convolutions: stem, then stages of 64, 128 and 256 channels", not missing and len(convs) == len(RESNET_CONVS),
+                         "" if not missing and len(convs) == len(RESNET_CONVS) else
+                         f"expected conv weights {sorted(RESNET_CONVS)}, found {convs}"))
+    head = (7, 256) in shapes
+    result.add(CheckItem("Linear(256, num_classes) head", head, "" if head else
+                         "the head maps the 256 pooled features to num_classes logits: Linear(256, num_classes)"))
+    pools = [type(m).__name__ for m in model.modules() if isinstance(m, MaxPool2d)]
+    result.add(CheckItem("global pooling averages", not pools, "" if not pools else
+                         "found a MaxPool2d: global pooling must be an average over H and W (AdaptiveAvgPool2d(1))"))
+    fill_by_shape(model)
+    x = Tensor(wave((3, 1, 8, 8), 0.4), dtype=np.float64)
+    out, error = run_student("forward on a (3, 1, 8, 8) batch", model, x)
+    if error:
+        result.add(error)
+        return result
+    item = check_shape("logits shape", out, (3, 7))
+    result.add(item)
+    if not item.passed:
+        return result
+    got = asnumpy(out)
+    ref = reference_resnet(x, 7).numpy()
+    item = check_close("logits", got, ref, rtol=1e-6, atol=1e-8)
+    if not item.passed and np.allclose(got, reference_resnet(x, 7, pool="max").numpy(), atol=1e-6):
+        item.message = "likely cause: global max-pooling; average over H and W instead. " + item.message
+    result.add(item)
+    return result
+
+
+__all__ = ["batchnorm_inputs", "block_input", "fill_by_shape", "shape_state", "reference_batchnorm", "reference_block", "reference_resnet", "running_stats",
+           "shape_values", "test_batchnorm2d_forward", "test_resnet_skip_connection", "test_simple_resnet", "wave"]
