@@ -19,8 +19,9 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True, dtype=None, device=None):
         if isinstance(data, Tensor):
-            dtype = dtype or data.dtype
             data = data.data
+        if dtype is None and getattr(data, "dtype", None) is not None and np.dtype(data.dtype).kind == "f":
+            dtype = data.dtype  # a layer's float64 weights stay float64 (Tensor() alone would cast to float32)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
     def __repr__(self) -> str:

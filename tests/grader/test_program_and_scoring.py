@@ -1,0 +1,110 @@
+"""Fast tests of the grader's pure parts: finding graded code, prechecks, fail-closed scoring."""
+import json
+
+import nbformat
+import pytest
+
+from grader.authoring import answer, hidden_tests, markdown, new_notebook, readonly
+from grader.hidden import CellScore, score_cells
+from grader.precheck import NotGradable, find_tampering, read_notebook
+from grader.program import definitions_only, program_cells, strip_magics
+
+
+def notebook(*cells):
+    return new_notebook(cells)
+
+
+SOLUTION = "def double(x):\n    return 2 * x"
+
+
+def test_answer_cells_are_found_by_grade_id_and_setup_cells_run_first():
+    nb = notebook(
+        readonly("setup", "import math", tags=["setup"]),
+        markdown("intro", "text"),
+        answer("double", SOLUTION),
+        readonly("double_check", "show_result('x', check(double))", tags=["check"]),
+        hidden_tests("double_tests", 2, "Exercise 1"),
+        readonly("train", "for _ in range(10**9): pass"),
+    )
+    sources = [src for _, src in program_cells(nb)]
+    assert sources == ["import math", SOLUTION]  # no check, no hidden test, no training
+
+
+def test_retyped_function_in_a_new_cell_is_found_by_name_without_its_experiments():
+    nb = notebook(answer("double", "# I moved my answer below"))
+    nb.cells.append(nbformat.v4.new_code_cell("import numpy as np\nprint('trying things')\n" + SOLUTION + "\nwhile True:\n    pass"))
+    sources = [src for _, src in program_cells(nb)]
+    assert sources[1] == "import numpy as np\n\n" + SOLUTION  # definitions only: the loop is left out
+    namespace = {}
+    for src in sources:
+        exec(src, namespace)
+    assert namespace["double"](3) == 6
+
+
+def test_copied_answer_cell_and_split_cells_keep_notebook_order():
+    nb = notebook(answer("double", "def helper(x):\n    return x"), answer("double", SOLUTION))
+    nb.cells.append(nbformat.v4.new_code_cell("def double(x):\n    return helper(x) * 2"))
+    namespace = {}
+    for _, src in program_cells(nb):
+        exec(src, namespace)
+    assert namespace["double"](5) == 10  # the last definition wins, as in the notebook
+
+
+def test_magics_and_shell_escapes_are_dropped():
+    assert strip_magics("%matplotlib inline\n!pip install x\ny = 1") == "\n\ny = 1"
+    assert strip_magics("%%timeit\nx = 1") == ""
+    assert definitions_only("def f(:\n") == ""
+
+
+def test_tampered_flags_and_points_are_found():
+    source = notebook(answer("double", SOLUTION), hidden_tests("double_tests", 2, "Exercise 1"))
+    master = {c.metadata.nbgrader["grade_id"]: (c.cell_type, c.metadata.nbgrader) for c in source.cells}
+    honest = nbformat.from_dict(json.loads(json.dumps(source)))
+    honest.cells[0].source = "def double(x): return x + x"
+    assert find_tampering(honest, master) == []
+    cheat = nbformat.from_dict(json.loads(json.dumps(source)))
+    cheat.cells[1].metadata.nbgrader["points"] = 100
+    cheat.cells[1].metadata.nbgrader["solution"] = True
+    problems = find_tampering(cheat, master)
+    assert any("points" in p for p in problems) and any("'solution'" in p for p in problems)
+    alien = nbformat.from_dict(json.loads(json.dumps(source)))
+    alien.cells[0].metadata.nbgrader["grade_id"] = "free_points"
+    assert any("not part of this assignment" in p for p in find_tampering(alien, master))
+
+
+def test_invalid_json_and_invalid_notebooks_are_not_gradable(tmp_path):
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text('{"cells": [')
+    with pytest.raises(NotGradable) as err:
+        read_notebook(bad)
+    assert err.value.status == "invalid_json"
+    bad.write_text('{"cells": "not a list"}')
+    with pytest.raises(NotGradable) as err:
+        read_notebook(bad)
+    assert err.value.status == "invalid_notebook"
+
+
+def _result(passed, points=1.0, gid="cell"):
+    return {"nodeid": "t", "name": "t", "grade_id": gid, "points": points, "passed": passed, "message": ""}
+
+
+def test_partial_credit_adds_the_points_of_passed_checks():
+    scores = score_cells({"cell": 3.0}, {"tests": [_result(True), _result(False), _result(True)]})
+    assert scores["cell"].score == 2.0 and not scores["cell"].reason
+
+
+@pytest.mark.parametrize("results, why", [
+    ({"error": "the hidden checks crashed"}, "crashed"),
+    ({"tests": []}, "no hidden checks ran"),
+    ({"tests": [_result(True, points=5.0)]}, "declare 5 points"),
+])
+def test_scoring_fails_closed(results, why):
+    scores = score_cells({"cell": 3.0}, results)
+    assert scores["cell"].score == 0.0
+    assert why in scores["cell"].reason
+
+
+def test_a_cell_score_never_exceeds_its_points():
+    cell = CellScore("cell", 1.0)
+    scores = score_cells({"cell": 1.0}, {"tests": [_result(True, 0.5), _result(True, 0.5)]})
+    assert scores["cell"].score == 1.0 and cell.score == 0.0
