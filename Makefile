@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup test demo lab bench generate autograde feedback export check clean
+.PHONY: setup test demo lab bench release generate autograde feedback export clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,9 @@ lab: setup             ## students: open the course in JupyterLab
 bench: setup           ## utils against PyTorch CPU on this machine (installs torch==2.13.0)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m benchmarks
+
+release: setup         ## the student bundle in release/, verified to hold no instructor material
+	$(PY) -m grader bundle --output release
 
 generate: setup        ## instructors: solutions/ -> course/
 	$(PY) -m grader generate

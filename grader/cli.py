@@ -64,6 +64,16 @@ def cmd_check(args) -> int:
     return 0 if outcomes and all(o.passed for o in outcomes) else 1
 
 
+def cmd_bundle(args) -> int:
+    from .bundle import build_bundle, verify_bundle
+
+    course = _course(args)
+    archive = build_bundle(course, Path(args.output))
+    verify_bundle(course, archive)
+    print(f"wrote {archive}: no solutions, hidden checks, grader files or gradebook inside")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -100,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("bundle", help="build the student bundle (course/, utils/, environment, README) and verify it leaks nothing")
+    p.add_argument("--output", default="release", help="folder for the archive (default: ./release)")
+    p.set_defaults(func=cmd_bundle)
 
     p = sub.add_parser("demo", help="release, grade a sample class, print grades, write feedback and CSV")
     p.add_argument("--dir", default="demo", help="where the demo course is built (default: ./demo)")
