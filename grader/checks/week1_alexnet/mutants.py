@@ -1,0 +1,93 @@
+"""Deliberately broken references for week 1: every hidden check must fail at least one,
+and every mutant must fail at least one check (tests/test_weeks.py)."""
+
+_CONV_SIZE = '''
+def conv_output_size(size, kernel_size, stride=1, padding=0):
+    return {body}
+'''
+
+_CONV_NAIVE = '''
+def conv2d_naive(x, weight, bias, stride=1, padding=0):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.zeros((n, o, ho, wo), dtype={dtype})
+    for i in range(ho):
+        for j in range(wo):
+            patch = xp[:, :, {row}:{row} + kh, {col}:{col} + kw]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, {weight}){bias}
+    return out
+'''
+
+_ALEXNET = '''
+class AlexNet(Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = Sequential(
+            Conv2d(3, 96, 11, stride=4, padding=2), ReLU(), {pool},
+            Conv2d(96, 256, 5, padding=2), ReLU(), {pool},
+            Conv2d(256, 384, 3, padding=1), {relu3},
+            Conv2d(384, 384, 3, padding=1), ReLU(),
+            Conv2d(384, 256, 3, padding=1), ReLU(), {pool},
+        )
+        self.classifier = Sequential(
+            Flatten(),
+            Linear(256 * 6 * 6, 4096), ReLU(), Dropout({p}),
+            Linear(4096, 4096), ReLU(), Dropout({p}),
+            Linear(4096, {classes}),
+        )
+
+    def forward(self, x):
+        return {forward}
+'''
+
+_MINI = '''
+class MiniAlexNet(Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        def block(c_in, c_out, k, p):
+            return [Conv2d(c_in, c_out, k, padding=p), BatchNorm2d(c_out), ReLU()]
+
+        self.features = Sequential(
+            *block(1, 16, 5, 2), MaxPool2d(3, 2),
+            *block(16, 32, 3, 1), MaxPool2d(3, 2),
+            *block(32, 48, 3, 1), *block(48, 48, 3, 1), *block(48, 32, 3, 1), MaxPool2d(3, 2),
+        )
+        self.classifier = Sequential(
+            Flatten(), Linear(32 * 3 * 3, 128), ReLU(), Dropout(0.3),
+            Linear(128, 128), ReLU(), Dropout(0.3), Linear(128, {classes}),
+        )
+
+    def forward(self, x):
+        return {forward}
+'''
+
+
+def _conv_naive(dtype="x.dtype", row="i * stride", col="j * stride", weight="weight", bias=" + bias"):
+    return _CONV_NAIVE.format(dtype=dtype, row=row, col=col, weight=weight, bias=bias)
+
+
+def _alexnet(pool="MaxPool2d(3, 2)", relu3="ReLU()", p="0.5", classes="num_classes", forward="self.classifier(self.features(x))"):
+    return _ALEXNET.format(pool=pool, relu3=relu3, p=p, classes=classes, forward=forward)
+
+
+def _mini(classes="num_classes", forward="self.classifier(self.features(x))"):
+    return _MINI.format(classes=classes, forward=forward)
+
+
+MUTANTS = {
+    "size_true_division": {"conv_size": _CONV_SIZE.format(body="(size + 2 * padding - kernel_size) / stride + 1")},
+    "size_rounds_up": {"conv_size": _CONV_SIZE.format(body="-(-(size + 2 * padding - kernel_size) // stride) + 1")},
+    "size_ignores_defaults": {"conv_size": _CONV_SIZE.format(body="(size + 2 * padding - kernel_size) // max(stride, 2) + 1")},
+    "naive_flipped_kernel": {"conv_naive": _conv_naive(weight="weight[:, :, ::-1, ::-1]")},
+    "naive_no_bias": {"conv_naive": _conv_naive(bias="")},
+    "naive_stride_ignored": {"conv_naive": _conv_naive(row="i", col="j")},
+    "naive_float32": {"conv_naive": _conv_naive(dtype="np.float32")},
+    "alexnet_fixed_classes": {"alexnet": _alexnet(classes="10")},
+    "alexnet_float32_output": {"alexnet": _alexnet(forward="Tensor(self.classifier(self.features(x)).numpy().astype(np.float32))")},
+    "alexnet_no_dropout": {"alexnet": _alexnet(p="0.0")},
+    "mini_fixed_classes": {"mini_alexnet": _mini(classes="10")},
+    "mini_detached": {"mini_alexnet": _mini(forward="Tensor(self.classifier(self.features(x)).numpy(), dtype=x.dtype)")},
+    "quiz_wrong": {"quiz": 'quiz_answers = {"q1": "a", "q2": "b", "q3": "b", "q4": "a"}\n'},
+}

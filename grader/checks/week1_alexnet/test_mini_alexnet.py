@@ -1,0 +1,42 @@
+"""Hidden checks for Exercise 4, ``MiniAlexNet`` (2 points).
+
+The visible check runs a batch of 3 in float32; these use other class counts, batch size 1,
+and float64 gradients through every parameter.
+"""
+import numpy as np
+import pytest
+
+from grader.checks.support import array, waves
+
+pytestmark = pytest.mark.grade_cell("mini_alexnet_tests")
+CLASS = "MiniAlexNet"
+
+
+def digits(n, dtype=np.float32):
+    return (0.5 + 0.5 * waves((n, 1, 32, 32), 0.4, np.float64)).astype(dtype)
+
+
+@pytest.mark.points(1)
+def test_shapes_and_batch_one(student):
+    """Other shapes: MiniAlexNet(num_classes=4) maps one image to (1, 4) and five images to (5, 4)"""
+    for n in (1, 5):
+        out = array(student.module(CLASS, {"num_classes": 4}, [digits(n)]).outputs)
+        assert out.shape == (n, 4), f"MiniAlexNet(num_classes=4) should map ({n}, 1, 32, 32) to ({n}, 4)"
+        assert np.isfinite(out).all(), "the outputs hold NaN or inf"
+
+
+@pytest.mark.points(1)
+def test_gradients_float64(student):
+    """Gradients: in float64 and training mode, backward reaches the input and every parameter"""
+    upstream = waves((4, 10), 0.2, np.float64)
+    result = student.module(CLASS, {"num_classes": 10}, [digits(4)], train=True, backward=upstream,
+                            dtype="float64", input_grad=True)
+    out = array(result.outputs)
+    assert out.shape == (4, 10), "MiniAlexNet should map (4, 1, 32, 32) to (4, 10)"
+    assert result.parameters, "the model has no parameters"
+    for name, info in result.parameters.items():
+        assert info.dtype == "float64", "model.to(dtype=float64) did not reach every parameter"
+        assert info.grad is not None, f"no gradient reached {name}: is that layer used in forward, with Tensor operations?"
+        assert np.isfinite(np.asarray(info.grad)).all(), f"the gradient of {name} holds NaN or inf"
+    assert result.input_grads and result.input_grads[0] is not None, "no gradient reached the input images"
+    assert np.abs(np.asarray(result.input_grads[0])).max() > 0, "the gradient with respect to the input is zero everywhere"
