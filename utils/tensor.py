@@ -10,7 +10,6 @@ Floating data defaults to float32; pass ``dtype=np.float64`` for float64.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import threading
 
@@ -25,16 +24,6 @@ _state = threading.local()
 def is_grad_enabled() -> bool:
     """False inside a ``no_grad()`` block."""
     return getattr(_state, "grad_enabled", True)
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled: bool):
-    previous = is_grad_enabled()
-    _state.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        _state.grad_enabled = previous
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -679,11 +668,13 @@ def as_tensor(x, dtype=None) -> Tensor:
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A Tensor of zeros of ``shape`` (float32 unless ``dtype`` says otherwise) on ``device``."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Tensor(np.zeros(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A Tensor of ones of ``shape`` (float32 unless ``dtype`` says otherwise) on ``device``."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
 
