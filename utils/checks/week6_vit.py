@@ -1,0 +1,342 @@
+"""Visible checks for week 6 (Vision Transformer). Each runs in about a second.
+
+Inputs are deterministic (no RNG) with distinct sizes per axis, so a swapped axis fails
+loudly. Patches are compared with a plain looped reference; the models are compared with a
+reference forward pass after the same deterministic weights are loaded into both. Common
+mistakes are named: patch pixels flattened in the wrong order, patches in column-major
+order, a plain reshape that mixes pixels of different patches, a head that averages the
+tokens instead of reading the class token, missing position embeddings, post-norm layers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import asnumpy
+from ..nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
+from ..tensor import Tensor, cat, no_grad
+from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+
+# ---------------------------------------------------------------------- deterministic inputs
+
+
+def waves(shape, phase: float = 0.0, dtype=np.float32) -> np.ndarray:
+    """Deterministic, non-degenerate values of ``shape`` (no RNG involved)."""
+    n = int(np.prod(shape))
+    k = np.arange(n)
+    return (np.sin(k * 0.37 + phase) * 0.8 + np.cos(k * 0.11 + 2 * phase) * 0.3).reshape(shape).astype(dtype)
+
+
+def looped_patches(images, patch_size: int, patch_order: str = "row", inner: str = "chw") -> np.ndarray:
+    """The patches of ``images`` cut out one by one with loops (the slow, obvious way).
+
+    Args:
+        images: (N, C, H, W) array; H and W are multiples of ``patch_size``.
+        patch_size: p, the side of a square patch.
+        patch_order: "row" (the convention: left to right, then top to bottom) or "column".
+        inner: "chw" (the convention: channel, then row, then column inside a patch) or "hwc".
+    Returns:
+        (N, (H // p) * (W // p), C * p * p) array.
+    """
+    images = np.asarray(images)
+    N, C, H, W = images.shape
+    p = patch_size
+    rows, cols = H // p, W // p
+    grid = [(r, c) for r in range(rows) for c in range(cols)]
+    if patch_order == "column":
+        grid = [(r, c) for c in range(cols) for r in range(rows)]
+    out = np.empty((N, rows * cols, C * p * p), dtype=images.dtype)
+    for n in range(N):
+        for k, (r, c) in enumerate(grid):
+            patch = images[n, :, r * p:(r + 1) * p, c * p:(c + 1) * p]  # (C, p, p)
+            out[n, k] = (patch if inner == "chw" else patch.transpose(1, 2, 0)).reshape(-1)
+    return out
+
+
+def patch_gradient(image_shape, patch_size: int, upstream) -> np.ndarray:
+    """The gradient that ``upstream`` (shaped like the patches) sends back to the image."""
+    index = looped_patches(np.arange(int(np.prod(image_shape))).reshape(image_shape), patch_size)
+    grad = np.zeros(int(np.prod(image_shape)), dtype=np.float64)
+    grad[index.reshape(-1)] = np.asarray(upstream, dtype=np.float64).reshape(-1)
+    return grad.reshape(image_shape)
+
+
+def _diagnose_patches(images, p, received, transform=lambda patches: patches) -> str:
+    """Name the likely mistake when ``received`` differs from ``transform(looped patches)``."""
+    received = np.asarray(received, dtype=np.float64)
+    N, C, H, W = images.shape
+    guesses = (
+        (looped_patches(images, p, inner="hwc"), "the pixels inside each patch are flattened as (row, column, channel); "
+         "the convention is (channel, row, column), like a Conv2d weight: put the channel axis before the two in-patch axes"),
+        (looped_patches(images, p, patch_order="column"), "the patches come in column-major order; number them left to right "
+         "along the top row first (row-major): the patch-row axis goes before the patch-column axis"),
+        (images.reshape(N, (H // p) * (W // p), C * p * p), "a plain reshape without a transpose mixes pixels of different "
+         "patches: reshape to (N, C, H/p, p, W/p, p) first, then move the axes"),
+    )
+    for guess, hint in guesses:
+        guess = transform(guess)
+        if guess.shape == received.shape and np.allclose(guess, received, atol=1e-6):
+            return hint
+    return ""
+
+
+# ---------------------------------------------------------------------- Exercise 1
+
+
+def test_extract_patches(fn) -> CheckResult:
+    """Check ``fn(images, patch_size)`` on a NumPy batch and on a Tensor (values and gradient)."""
+    result = CheckResult("extract_patches")
+    images = waves((2, 3, 8, 12), 0.3)  # N=2, C=3, H=8, W=12 -> 2 x 3 = 6 patches of 3 * 4 * 4 = 48
+    expected = looped_patches(images, 4)
+
+    out, error = run_student("runs on a NumPy array", fn, images, 4)
+    if error:
+        result.add(error)
+        return result
+    shape = result.add(check_shape("shape (N, num_patches, C*p*p)", out, (2, 6, 48)))
+    if not shape.passed:
+        return result
+    values = check_close("patches match a looped reference", out, expected, rtol=1e-6, atol=1e-7)
+    if not values.passed:
+        hint = _diagnose_patches(images, 4, asnumpy(out))
+        if hint:
+            values.message = f"likely cause: {hint}. " + values.message
+    result.add(values)
+    if not values.passed:
+        return result
+
+    x = Tensor(images, requires_grad=True)
+    out, error = run_student("runs on a utils Tensor", fn, x, 4)
+    if error:
+        result.add(error)
+        return result
+    if not isinstance(out, Tensor):
+        result.add(CheckItem("a Tensor in gives a Tensor out", False,
+                             f"got a {type(out).__name__}: use the Tensor's own reshape and permute so that gradients can flow"))
+        return result
+    result.add(check_close("Tensor input gives the same patches", out.numpy(), expected, rtol=1e-6, atol=1e-7))
+    upstream = waves((2, 6, 48), 1.7)
+    if not out.requires_grad:
+        result.add(CheckItem("gradient reaches the images", False, "the output does not require grad, so no gradient can reach "
+                             "the images: it was built outside the Tensor graph (through NumPy?); use the Tensor's reshape and permute"))
+        return result
+    try:
+        out.backward(upstream)
+    except Exception as exc:  # noqa: BLE001 - a student's graph may break in many ways
+        result.add(CheckItem("gradient reaches the images", False, f"backward raised {type(exc).__name__}: {exc}"))
+        return result
+    if x.grad is None:
+        result.add(CheckItem("gradient reaches the images", False,
+                             "no gradient reached the input: the result was built outside the Tensor graph (NumPy?)"))
+        return result
+    result.add(check_close("gradient reaches the images", x.grad, patch_gradient(images.shape, 4, upstream), rtol=1e-5, atol=1e-6))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 2
+
+
+def _set_linear(model, name: str, weight, bias) -> None:
+    """Load ``weight``/``bias`` into the Linear ``name`` of ``model``, keeping every other entry."""
+    state = {k: asnumpy(v) for k, v in model.state_dict().items()}
+    state[f"{name}.weight"] = weight
+    state[f"{name}.bias"] = bias
+    model.load_state_dict(state)
+
+
+def _patch_embedding_case(cls, result: CheckResult, label: str, img_size, patch_size, in_channels, d_model, batch) -> bool:
+    model, error = run_student(f"builds ({label})", cls, img_size=img_size, patch_size=patch_size,
+                               in_channels=in_channels, d_model=d_model)
+    if error:
+        result.add(error)
+        return False
+    n_patches = (img_size // patch_size) ** 2
+    patch_dim = in_channels * patch_size * patch_size
+    got = getattr(model, "n_patches", None)
+    if not result.add(CheckItem(f"n_patches ({label})", got == n_patches,
+                                "" if got == n_patches else f"n_patches should be (img_size // patch_size) ** 2 = {n_patches}, got {got!r}")).passed:
+        return False
+    proj = getattr(model, "proj", None)
+    if not isinstance(proj, Linear):
+        result.add(CheckItem(f"proj is a Linear ({label})", False,
+                             f"expected an attribute `proj` holding a Linear layer, got {type(proj).__name__}"))
+        return False
+    weight = check_shape(f"proj.weight shape ({label})", proj.weight, (d_model, patch_dim))
+    if not weight.passed:
+        weight.message += f"; the projection maps C*p*p = {patch_dim} pixel values to d_model = {d_model}: Linear({patch_dim}, {d_model})"
+        result.add(weight)
+        return False
+    result.add(weight)
+    W, b = waves((d_model, patch_dim), 0.9) * 0.2, waves((d_model,), 2.1)
+    _set_linear(model, "proj", W, b)
+    images = waves((batch, in_channels, img_size, img_size), 0.4)
+    out, error = run_student(f"forward ({label})", model, Tensor(images))
+    if error:
+        result.add(error)
+        return False
+    if not result.add(check_shape(f"output shape ({label})", out, (batch, n_patches, d_model))).passed:
+        return False
+    values = check_close(f"output values ({label})", out, looped_patches(images, patch_size) @ W.T + b, rtol=1e-4, atol=1e-5)
+    if not values.passed:
+        hint = _diagnose_patches(images, patch_size, asnumpy(out), lambda patches: patches @ W.T + b)
+        if hint:
+            values.message = f"likely cause: {hint}. " + values.message
+    result.add(values)
+    return values.passed
+
+
+def test_vit_patch_embedding(cls) -> CheckResult:
+    """Check ``PatchEmbedding`` on small sizes (values) and at the defaults (shapes)."""
+    result = CheckResult("PatchEmbedding")
+    if not _patch_embedding_case(cls, result, "12x12 image, 4x4 patches, 3 channels", 12, 4, 3, 10, 2):
+        return result
+    model, error = run_student("builds with the defaults", cls)
+    if error:
+        result.add(error)
+        return result
+    got = getattr(model, "n_patches", None)
+    result.add(CheckItem("defaults: 196 patches of a 224x224 image", got == 196,
+                         "" if got == 196 else f"PatchEmbedding() should cut a 224x224 image into 14 x 14 = 196 patches, n_patches is {got!r}"))
+    out, error = run_student("forward with the defaults", model, Tensor(waves((1, 3, 224, 224), 0.2)))
+    if error:
+        result.add(error)
+        return result
+    result.add(check_shape("defaults: output shape", out, (1, 196, 768)))
+    return result
+
+
+# ---------------------------------------------------------------------- Exercise 3
+
+
+class ReferenceViT(Module):
+    """The layout the notebook asks for, used to compute expected outputs from given weights.
+
+    Submodules and parameters: ``patch_embed.proj`` (Linear), ``cls_token`` (1, 1, D),
+    ``pos_embed`` (1, n_patches + 1, D), ``layers`` (ModuleList of pre-norm GELU
+    TransformerEncoderLayer without dropout), ``norm`` (LayerNorm), ``head`` (Linear).
+    """
+
+    def __init__(self, img_size, patch_size, in_channels, num_classes, d_model, num_heads, num_layers, d_ff):
+        super().__init__()
+        self.patch_size = patch_size
+        n_patches = (img_size // patch_size) ** 2
+        self.patch_embed = Module()
+        self.patch_embed.proj = Linear(in_channels * patch_size * patch_size, d_model)
+        self.cls_token = Parameter(np.zeros((1, 1, d_model), dtype=np.float32))
+        self.pos_embed = Parameter(np.zeros((1, n_patches + 1, d_model), dtype=np.float32))
+        self.layers = ModuleList([TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=0.0, activation="gelu",
+                                                          norm_first=True) for _ in range(num_layers)])
+        self.norm = LayerNorm(d_model)
+        self.head = Linear(d_model, num_classes)
+
+    def forward(self, images, pool="cls", use_pos=True, norm_first=True, final_norm=True):
+        patches = Tensor(looped_patches(asnumpy(images), self.patch_size), dtype=self.dtype)  # (N, n, C*p*p)
+        tokens = self.patch_embed.proj(patches)  # (N, n, D)
+        N, _, D = tokens.shape
+        z = cat([self.cls_token.expand(N, 1, D), tokens], axis=1)  # (N, n + 1, D)
+        if use_pos:
+            z = z + self.pos_embed
+        for layer in self.layers:
+            layer.norm_first = norm_first
+            z = layer(z)
+        if final_norm:
+            z = self.norm(z)
+        summary = z[:, 0] if pool == "cls" else z.mean(axis=1)  # (N, D)
+        return self.head(summary)  # (N, num_classes)
+
+
+def vit_state(reference: ReferenceViT, dtype=np.float32) -> dict:
+    """Deterministic weights for every entry of ``reference``'s state dict (LayerNorm scales near 1)."""
+    state = {}
+    for i, (name, value) in enumerate(reference.state_dict().items()):
+        shape = tuple(value.shape)
+        scale = 0.3 if len(shape) >= 2 else 0.1
+        values = waves(shape, 0.5 + 0.77 * i, np.float64) * scale
+        if name.startswith("norm") or ".norm" in name:
+            values = values + (1.0 if name.endswith("weight") else 0.0)
+        state[name] = values.astype(dtype)
+    return state
+
+
+def _name_mismatch(got, expected) -> str:
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(missing[:4])}" + (" ..." if len(missing) > 4 else ""))
+    if extra:
+        parts.append(f"unexpected {', '.join(extra[:4])}" + (" ..." if len(extra) > 4 else ""))
+    return "; ".join(parts)
+
+
+VIT_CONFIG = dict(img_size=8, patch_size=4, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)
+
+
+def test_vision_transformer(cls) -> CheckResult:
+    """Check ``VisionTransformer``: parameter layout, output shape and values for given weights."""
+    result = CheckResult("VisionTransformer")
+    cfg = VIT_CONFIG
+    model, error = run_student("builds", cls, **cfg)
+    if error:
+        result.add(error)
+        return result
+    reference = ReferenceViT(**cfg)
+    D, n = cfg["d_model"], (cfg["img_size"] // cfg["patch_size"]) ** 2
+    for attr, shape, hint in (("cls_token", (1, 1, D), "one learnable token of width d_model"),
+                              ("pos_embed", (1, n + 1, D), "one learnable vector per token: the class token plus every patch")):
+        value = getattr(model, attr, None)
+        if not isinstance(value, Parameter):
+            result.add(CheckItem(f"{attr} is a Parameter", False,
+                                 f"expected `self.{attr}` to be a Parameter (so the optimizer trains it), got {type(value).__name__}"))
+            return result
+        item = check_shape(f"{attr} shape", value, shape)
+        if not item.passed:
+            item.message += f" ({hint})"
+        if not result.add(item).passed:
+            return result
+    head = getattr(model, "head", None)
+    if not result.add(CheckItem("head is a Linear(d_model, num_classes)", isinstance(head, Linear) and tuple(head.weight.shape) == (cfg["num_classes"], D),
+                                f"expected `self.head = Linear({D}, {cfg['num_classes']})`")).passed:
+        return result
+    images = waves((2, cfg["in_channels"], 8, 8), 0.6)
+    with no_grad():
+        out, error = run_student("forward", model, Tensor(images))
+    if error:
+        result.add(error)
+        return result
+    if not result.add(check_shape("output shape (N, num_classes)", out, (2, cfg["num_classes"]))).passed:
+        return result
+
+    got_names, want_names = list(model.state_dict()), list(reference.state_dict())
+    mismatch = _name_mismatch(got_names, want_names)
+    if not result.add(CheckItem("parameter names follow the layout in the docstring", not mismatch,
+                                "" if not mismatch else f"{mismatch}: name the parts patch_embed, cls_token, pos_embed, "
+                                "layers (a ModuleList of TransformerEncoderLayer), norm and head")).passed:
+        return result
+    state = vit_state(reference)
+    model.load_state_dict(state)
+    reference.load_state_dict(state)
+    model.eval()
+    with no_grad():
+        out, error = run_student("forward with set weights", model, Tensor(images))
+        if error:
+            result.add(error)
+            return result
+        expected = reference(images).numpy()
+        variants = {
+            "the head reads the mean of all tokens; it must read the class token (position 0) only": reference(images, pool="mean").numpy(),
+            "the position embeddings were not added to the tokens (add pos_embed after prepending the class token)": reference(images, use_pos=False).numpy(),
+            "the encoder layers are post-norm; build them with norm_first=True (pre-norm, as in ViT)": reference(images, norm_first=False).numpy(),
+            "the final LayerNorm is missing: apply self.norm before the head": reference(images, final_norm=False).numpy(),
+        }
+    values = check_close("logits match the reference for the same weights", out, expected, rtol=1e-4, atol=1e-5)
+    if not values.passed:
+        received = asnumpy(out)
+        for hint, guess in variants.items():
+            if np.allclose(received, guess, rtol=1e-4, atol=1e-5):
+                values.message = f"likely cause: {hint}. " + values.message
+                break
+    result.add(values)
+    return result
+
+
+__all__ = ["ReferenceViT", "VIT_CONFIG", "looped_patches", "patch_gradient", "test_extract_patches",
+           "test_vision_transformer", "test_vit_patch_embedding", "vit_state", "waves"]
