@@ -8,7 +8,7 @@ grade cell they count towards::
     pytestmark = pytest.mark.grade_cell("sdpa_tests")
 
     @pytest.mark.points(1)
-    def test_masks(student):
+    def test_masks_hide_forbidden_keys(student):
         '''Masks: padding and causal masks hide exactly the forbidden keys'''
         ...
         assert ok, "a key the mask forbids still gets weight"

@@ -3,11 +3,13 @@ hidden checks in their own process, a real SQLite gradebook."""
 import csv
 import sqlite3
 
+import nbformat
 import pytest
 
 from grader import status as status_store
 from grader.export import rows, write_csv
 from grader.gradebook import gradebook_totals, locked_gradebook
+from grader.hidden import hidden_cells
 from grader.parallel import grade_many
 from grader.sample_class import FULL, PARTIAL, ZERO
 
@@ -15,11 +17,14 @@ PILOT = "week4_attention"
 
 
 def autograded_points(course, student):
-    """``(auto score, max score)`` summed over the student's autograded cells, read from nbgrader's gradebook."""
+    """``(score, max score)`` of the student's hidden-test cells, read from nbgrader's gradebook."""
+    source = nbformat.read(course.solutions / PILOT / course.notebook_name(PILOT), as_version=4)
+    hidden = set(hidden_cells(source))
     with locked_gradebook(course) as gb:
         nb = gb.find_submission_notebook("attention", PILOT, student)
-        graded = [g for g in nb.grades if g.auto_score is not None]
-        return sum(g.auto_score for g in graded), sum(g.max_score for g in graded)
+        grades = [g for g in nb.grades if g.cell.name in hidden]
+        assert len(grades) == len(hidden)
+        return sum(g.auto_score or 0.0 for g in grades), sum(g.max_score for g in grades)
 
 
 def test_every_sample_gets_what_it_deserves(pilot_course):
@@ -69,7 +74,13 @@ def test_hostile_code_could_not_touch_the_gradebook_or_the_secrets(pilot_course)
     auto, auto_max = autograded_points(course, "perfect")
     assert auto == auto_max
     db = sqlite3.connect(course.root / "gradebook.db")
-    assert db.execute("SELECT MAX(auto_score) FROM grade").fetchone()[0] <= 4
+    biggest = max(float(nbformat_points) for nbformat_points in _points(course))
+    assert db.execute("SELECT MAX(auto_score) FROM grade").fetchone()[0] <= biggest
+
+
+def _points(course):
+    source = nbformat.read(course.solutions / PILOT / course.notebook_name(PILOT), as_version=4)
+    return hidden_cells(source).values()
 
 
 def test_regrading_one_student_is_idempotent(pilot_course):

@@ -39,7 +39,7 @@ def test_other_shapes(student):
 
 
 @pytest.mark.points(1)
-def test_masks(student):
+def test_mha_under_masks(student):
     """Masks: an (L, S) causal mask and an (N, 1, 1, S) padding mask match the library's attn_mask / key_padding_mask"""
     N, T, E, h = 2, 5, 12, 3
     x = waves((N, T, E), 0.8)

@@ -25,7 +25,7 @@ def test_batch_one_other_sizes(student):
 
 
 @pytest.mark.points(1)
-def test_masks(student):
+def test_decoder_masks(student):
     """DecoderLayer: the causal mask and a source padding mask (True = may attend) are both applied"""
     ref = float64_reference(ReferenceDecoderLayer, 8, 2, 9)
     x, memory = waves((3, 5, 8), 0.4, np.float64), waves((3, 4, 8), 1.9, np.float64)
