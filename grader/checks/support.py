@@ -33,3 +33,31 @@ def waves(shape, phase: float, dtype=np.float32) -> np.ndarray:
     """Deterministic, non-degenerate test values of ``shape`` (no RNG involved)."""
     n = int(np.prod(shape))
     return (np.sin(np.arange(n) * 0.61 + phase) * 1.3 + np.cos(np.arange(n) * 0.17) * 0.4).reshape(shape).astype(dtype)
+
+
+def quiz_answer(student, question: str) -> str:
+    """The student's letter for ``question`` from their ``quiz_answers`` dict, normalised ("(B) " -> "b")."""
+    answers = student.get("quiz_answers")
+    assert isinstance(answers, dict), 'quiz_answers must be a dictionary such as {"q1": "a", ...}'
+    return str(answers.get(question, "")).strip().lower().strip("()")
+
+
+def add_quiz_checks(namespace: dict, key: dict) -> None:
+    """Add a one-point hidden check per quiz question to a test module's ``namespace``.
+
+    ``key`` maps a question (``"q1"``) to ``(right letter, topic shown in feedback)``.
+    """
+    for question, (letter, topic) in key.items():
+        namespace[f"test_quiz_{question}"] = _quiz_check(question, letter, topic)
+
+
+def _quiz_check(question: str, letter: str, topic: str):
+    import pytest
+
+    @pytest.mark.points(1)
+    def check(student):
+        assert quiz_answer(student, question) == letter, f"{question} is not right"
+
+    check.__name__ = check.__qualname__ = f"test_quiz_{question}"
+    check.__doc__ = f"Quiz {question}: {topic}"
+    return check

@@ -1,37 +1,13 @@
-"""Hidden checks for the quiz (4 points, one per question)."""
+"""Hidden checks for the quiz: one point per question."""
 import pytest
 
+from grader.checks.support import add_quiz_checks
+
 pytestmark = pytest.mark.grade_cell("quiz_tests")
-ANSWERS = {"q1": "a", "q2": "b", "q3": "c", "q4": "b"}
 
-
-def answer(student, q):
-    answers = student.get("quiz_answers")
-    assert isinstance(answers, dict), "quiz_answers must be a dictionary like {\"q1\": \"a\", ...}"
-    value = answers.get(q)
-    assert isinstance(value, str), f"no answer for {q}"
-    return value.strip().lower().strip("()")
-
-
-@pytest.mark.points(1)
-def test_q1(student):
-    """Quiz q1: which keys query 4 may attend to under a causal mask"""
-    assert answer(student, "q1") == ANSWERS["q1"], "q1 is not right"
-
-
-@pytest.mark.points(1)
-def test_q2(student):
-    """Quiz q2: the shape split_heads produces"""
-    assert answer(student, "q2") == ANSWERS["q2"], "q2 is not right"
-
-
-@pytest.mark.points(1)
-def test_q3(student):
-    """Quiz q3: cross-attention's weight shape and mask"""
-    assert answer(student, "q3") == ANSWERS["q3"], "q3 is not right"
-
-
-@pytest.mark.points(1)
-def test_q4(student):
-    """Quiz q4: parameters of multi-head attention"""
-    assert answer(student, "q4") == ANSWERS["q4"], "q4 is not right"
+add_quiz_checks(globals(), {
+    "q1": ("a", "which keys query 4 may attend to under a causal mask"),
+    "q2": ("b", "the shape split_heads produces"),
+    "q3": ("c", "cross-attention's weight shape and mask"),
+    "q4": ("b", "parameters of multi-head attention"),
+})
