@@ -158,8 +158,8 @@ def samples(course: Course, week: str) -> list[Sample]:
         Sample("tampered-points", "hidden-test cell metadata changed to 1000 points", "tampered_metadata", tampered),
     ]
     if partial:
-        out.insert(2, Sample("partial", "a broken reference that passes some hidden checks", PARTIAL,
-                             lambda nb, ctx: with_answers(nb, partial)))
+        out.insert(2, Sample("partial", "the reference answers with one broken (a mutant): passes some hidden checks", PARTIAL,
+                             lambda nb, ctx: with_answers(nb, {**ctx["solutions"], **partial})))
     return out
 
 
