@@ -14,8 +14,8 @@ class Limits:
     cpu_seconds:   RLIMIT_CPU per process (the kernel sends SIGXCPU, then SIGKILL).
     wall_seconds:  wall-clock limit on the whole sandbox, enforced by the trusted parent.
     memory_bytes:  RLIMIT_AS per process (address space; allocations past it fail).
-    processes:     RLIMIT_NPROC for the sandbox's own uid; threads count too (OpenBLAS and
-                   Jupyter kernels start a few), so keep it well above 100.
+    processes:     RLIMIT_NPROC for the sandbox's own uid; threads count too (nbclient plus a
+                   kernel use about 20), so a fork bomb stops at this many spinning processes.
     output_bytes:  RLIMIT_FSIZE (largest file a process may write) and the cap on captured
                    stdout/stderr; beyond it output is drained and dropped.
     open_files:    RLIMIT_NOFILE.
@@ -25,7 +25,7 @@ class Limits:
     cpu_seconds: int = 120
     wall_seconds: float = 180.0
     memory_bytes: int = 4 * GiB
-    processes: int = 512
+    processes: int = 96
     output_bytes: int = 16 * MiB
     open_files: int = 256
     tmpfs_bytes: int = 256 * MiB

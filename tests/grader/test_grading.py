@@ -1,6 +1,7 @@
 """The grader end to end on the pilot week: real nbgrader, real kernels in the jail,
 hidden checks in their own process, a real SQLite gradebook."""
 import csv
+import html
 import sqlite3
 
 import nbformat
@@ -90,3 +91,22 @@ def test_regrading_one_student_is_idempotent(pilot_course):
     after = {o["student"]: (o["score"], o["cells"]) for o in again}
     assert after == before
     assert {r["student"]: r["score"] for r in rows(course, PILOT)}["perfect"] == before["perfect"][0]
+
+
+def test_feedback_shows_hidden_results_but_never_their_source(pilot_course):
+    from grader.feedback import feedback_page, generate_feedback, hidden_check_fingerprints
+
+    course, samples, outcomes = pilot_course
+    written = generate_feedback(course, PILOT, ["perfect", "partial", "broken-json"])
+    assert "not graded" in written["broken-json"]
+    page = feedback_page(course, PILOT, "partial").read_text()
+    partial_tests = [t for cell in outcomes["partial"]["cells"].values() for t in cell["tests"]]
+    assert any(not t["passed"] for t in partial_tests) and any(t["passed"] for t in partial_tests)
+    for test in partial_tests:
+        assert html.escape(test["name"]) in page
+        if not test["passed"]:
+            assert html.escape(test["message"]) in page
+    assert "fail" in page and "pass" in page
+    for fingerprint in hidden_check_fingerprints(PILOT):
+        assert fingerprint not in page
+    assert "BEGIN HIDDEN TESTS" not in page and "student.call" not in page
