@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup test demo lab bench release generate autograde feedback export clean
+.PHONY: setup test demo lab bench bench-grading release generate autograde feedback export clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ bench: setup           ## utils against PyTorch CPU on this machine (installs to
 
 release: setup         ## the student bundle in release/, verified to hold no instructor material
 	$(PY) -m grader bundle --output release
+
+bench-grading: setup   ## the grader (1 and 2 workers) against plain nbgrader autograde, same class
+	$(PY) -m benchmarks.grading
 
 generate: setup        ## instructors: solutions/ -> course/
 	$(PY) -m grader generate

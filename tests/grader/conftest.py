@@ -22,7 +22,10 @@ def pilot_course(tmp_path_factory):
     course = Course.at(make_course(tmp_path_factory.mktemp("pilot"), [PILOT]))
     generate(course, [PILOT])
     samples = build_class(course, PILOT)
+    home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GRADER_CELL_TIMEOUT", "45")  # hostile loops end sooner; the pilot's cells finish well within it
+        env.setenv("HOME", str(home))            # grading must leave $HOME untouched
         outcomes = grade_many(course, PILOT, [s.student for s in samples], workers=2, progress=False)
+    assert list(home.iterdir()) == [], f"grading wrote into $HOME: {list(home.iterdir())}"
     return course, {s.student: s for s in samples}, {o["student"]: o for o in outcomes}

@@ -110,3 +110,14 @@ def test_feedback_shows_hidden_results_but_never_their_source(pilot_course):
     for fingerprint in hidden_check_fingerprints(PILOT):
         assert fingerprint not in page
     assert "BEGIN HIDDEN TESTS" not in page and "student.call" not in page
+
+
+def test_a_dask_cluster_grades_the_same_jobs_the_same_way(pilot_course):
+    distributed = pytest.importorskip("distributed")
+    course, _, outcomes = pilot_course
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        again = grade_many(course, PILOT, ["perfect", "untouched"], scheduler=cluster.scheduler_address, progress=False)
+    for o in again:
+        assert (o["status"], o["score"], o["cells"]) == (outcomes[o["student"]]["status"], outcomes[o["student"]]["score"],
+                                                         outcomes[o["student"]]["cells"])
