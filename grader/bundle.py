@@ -49,6 +49,9 @@ gpu = ["cupy-cuda12x"]
 
 [tool.setuptools.packages.find]
 include = ["utils*"]
+
+[tool.setuptools.package-data]
+"utils.checks" = ["goldens/*.npz"]
 """
 
 STUDENT_DEPENDENCIES = ("numpy", "scipy", "matplotlib", "tqdm", "scikit-learn", "jupyterlab", "ipykernel")
@@ -77,7 +80,7 @@ def bundle_files(course: Course) -> dict[str, bytes]:
         if path.is_file() and ".ipynb_checkpoints" not in path.parts:
             files[f"course/{path.relative_to(course.release)}"] = path.read_bytes()
     utils_dir = REPO / "utils"
-    for path in sorted(utils_dir.rglob("*.py")):
+    for path in sorted(utils_dir.rglob("*.py")) + sorted((utils_dir / "checks" / "goldens").glob("*.npz")):
         files[f"utils/{path.relative_to(utils_dir)}"] = path.read_bytes()
     files["pyproject.toml"] = student_pyproject().encode()
     files["environment.yml"] = student_environment().encode()
@@ -96,10 +99,15 @@ def build_bundle(course: Course, out_dir: Path) -> Path:
     return archive
 
 
+def _code_part(line: str) -> str:
+    """``line`` without a trailing inline comment (``code  # comment``)."""
+    return line.split("  #", 1)[0].strip()
+
+
 def solution_lines(course: Course) -> list[str]:
     """Distinctive lines of the reference answers: lines between the solution markers that
     are long enough to be telling and appear nowhere public (the release notebooks or the
-    library outside ``utils/checks``)."""
+    library outside ``utils/checks``; a public line with another inline comment counts)."""
     public = set()
     for path in course.release.rglob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
@@ -107,6 +115,7 @@ def solution_lines(course: Course) -> list[str]:
     for path in (REPO / "utils").rglob("*.py"):
         if "checks" not in path.relative_to(REPO / "utils").parts:
             public.update(line.strip() for line in path.read_text().splitlines())
+    public_code = {_code_part(line) for line in public}
     lines = []
     for week in course.weeks():
         nb = nbformat.read(course.solutions / week / course.notebook_name(week), as_version=4)
@@ -120,7 +129,8 @@ def solution_lines(course: Course) -> list[str]:
                     inside = True
                 elif "END SOLUTION" in line:
                     inside = False
-                elif inside and len(text) >= 30 and not text.startswith("#") and text not in public:
+                elif (inside and len(text) >= 30 and not text.startswith("#") and text not in public
+                      and _code_part(text) not in public_code):
                     lines.append(text)
     return sorted(set(lines))
 

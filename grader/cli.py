@@ -74,6 +74,14 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+def cmd_goldens(args) -> int:
+    from .goldens import write_goldens
+
+    for path in write_goldens(_course(args), args.weeks or None, Path(args.output) if args.output else None):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -114,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bundle", help="build the student bundle (course/, utils/, environment, README) and verify it leaks nothing")
     p.add_argument("--output", default="release", help="folder for the archive (default: ./release)")
     p.set_defaults(func=cmd_bundle)
+
+    p = sub.add_parser("goldens", help="store the visible checks' expected outputs, computed from the reference answers "
+                       "(utils/checks/goldens/<week>.npz; every week whose checks define golden_cases by default)")
+    p.add_argument("weeks", nargs="*")
+    p.add_argument("--output", help="folder for the .npz files (default: utils/checks/goldens)")
+    p.set_defaults(func=cmd_goldens)
 
     p = sub.add_parser("demo", help="release, grade a sample class, print grades, write feedback and CSV")
     p.add_argument("--dir", default="demo", help="where the demo course is built (default: ./demo)")

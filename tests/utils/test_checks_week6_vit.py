@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from utils import Tensor, cat
-from utils.checks.week6_vit import (ReferenceViT, looped_patches, test_extract_patches as check_extract_patches,
+from grader.checks.week6_vit.reference import ReferenceViT
+from utils.checks.week6_vit import (looped_patches, test_extract_patches as check_extract_patches,
                                     test_vision_transformer as check_vision_transformer,
                                     test_vit_patch_embedding as check_patch_embedding)
 from utils.nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
@@ -147,3 +148,12 @@ def test_reference_vit_runs_float64():
     ref = ReferenceViT(8, 4, 1, 3, 8, 2, 1, 6).double()
     out = ref(np.ones((2, 1, 8, 8)))
     assert out.shape == (2, 3) and out.dtype == np.float64
+
+
+def test_vit_missing_final_norm_is_named():
+    class NoFinalNorm(VisionTransformer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.norm.forward = lambda z: z
+
+    assert "final LayerNorm is missing" in failed_text(check_vision_transformer(NoFinalNorm))

@@ -3,8 +3,10 @@
 Inputs are deterministic (no RNG) with distinct sizes per axis (N=4, C=3, H=5, W=6 for
 batch norm) so a swapped axis fails loudly. Modules get their parameters set from
 their *shapes* only (``fill_by_shape``), so the checks do not depend on attribute names,
-registration order or random initialisation; the expected outputs are computed with the
-library's functional ``conv2d`` and ``batch_norm``.
+registration order or random initialisation. Batch norm is compared with the library's
+``batch_norm``; the blocks and the network with goldens: the outputs the instructor's
+reference answers gave for the same parameters and inputs, stored as data in
+``goldens/week2_resnet.npz`` (made by ``golden_cases`` below, through ``python -m grader goldens``).
 
 Common mistakes are named: biased running variance, momentum the wrong way round, batch
 statistics in eval mode, statistics over the wrong axes, a forgotten shortcut, ReLU before
@@ -15,11 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import asnumpy
-from ..nn.conv import conv2d
 from ..nn.normalization import batch_norm
 from ..nn.pooling import MaxPool2d
 from ..tensor import Tensor
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .stored import load_goldens, prefixed, section
+
+WEEK = "week2_resnet"
 
 
 # ---------------------------------------------------------------------- deterministic values
@@ -67,55 +71,6 @@ def fill_by_shape(module) -> None:
 def running_stats(channels: int, dtype=np.float64):
     """The (running_mean, running_var) every BatchNorm2d of ``channels`` gets in evaluation-mode checks."""
     return (0.2 * wave((channels,), 1.7)).astype(dtype), (1.0 + 0.5 * np.abs(wave((channels,), 2.9))).astype(dtype)
-
-
-def _t(shape, dtype):
-    return Tensor(shape_values(shape, dtype), dtype=dtype)
-
-
-def _bn(h: Tensor, training: bool) -> Tensor:
-    """Batch norm with ``shape_values`` weight and bias (and ``running_stats`` in evaluation)."""
-    c, dt = h.shape[1], h.dtype
-    rm, rv = (None, None) if training else (Tensor(a, dtype=dt) for a in running_stats(c, dt))
-    return batch_norm(h, rm, rv, _t((c,), dt), _t((c,), dt), training=training)
-
-
-# ---------------------------------------------------------------------- references (functional)
-def reference_block(x: Tensor, in_channels: int, out_channels: int, stride: int = 1, shortcut: bool = True,
-                    relu_before_add: bool = False, training: bool = True) -> Tensor:
-    """What ``ResidualBlock`` computes with ``fill_by_shape`` parameters (and ``running_stats``).
-
-    x: (N, C_in, H, W) -> (N, C_out, H', W') with H' = floor((H - 1) / stride) + 1.
-    """
-    dt = x.dtype
-    c = out_channels
-
-    def bn(h):
-        return _bn(h, training)
-
-    out = bn(conv2d(x, _t((c, in_channels, 3, 3), dt), stride=stride, padding=1)).relu()  # (N, C_out, H', W')
-    out = bn(conv2d(out, _t((c, c, 3, 3), dt), padding=1))  # (N, C_out, H', W')
-    if not shortcut:
-        return out.relu()
-    if stride != 1 or in_channels != out_channels:
-        skip = bn(conv2d(x, _t((c, in_channels, 1, 1), dt), stride=stride))  # (N, C_out, H', W')
-    else:
-        skip = x
-    return out.relu() + skip if relu_before_add else (out + skip).relu()
-
-
-def reference_resnet(x: Tensor, num_classes: int = 10, pool: str = "mean", training: bool = True) -> Tensor:
-    """What ``SimpleResNet`` computes with ``fill_by_shape`` parameters (and ``running_stats``).
-
-    x: (N, 1, H, W) -> logits (N, num_classes).
-    """
-    dt = x.dtype
-    h = _bn(conv2d(x, _t((64, 1, 3, 3), dt), padding=1), training).relu()  # (N, 64, H, W)
-    h = reference_block(h, 64, 64, training=training)  # (N, 64, H, W)
-    h = reference_block(h, 64, 128, stride=2, training=training)  # (N, 128, H/2, W/2)
-    h = reference_block(h, 128, 256, stride=2, training=training)  # (N, 256, H/4, W/4)
-    feats = h.mean(axis=(2, 3)) if pool == "mean" else h.max(axis=(2, 3))  # (N, 256)
-    return feats @ _t((num_classes, 256), dt).transpose(0, 1) + _t((num_classes,), dt)  # (N, num_classes)
 
 
 # ---------------------------------------------------------------------- Exercise 1
@@ -245,23 +200,57 @@ def _build(cls, *args, **kwargs):
     return model, error
 
 
+BLOCK_CASES = {"same_shape": (4, 4, 1), "downsampling": (4, 6, 2)}  # ResidualBlock(in, out, stride)
+RESNET_INPUT = (3, 1, 8, 8)
+RESNET_CLASSES = 7
+
+
+def block_output(block) -> np.ndarray:
+    """The case: ``block``'s output (training mode, ``fill_by_shape`` parameters) for ``block_input()``."""
+    fill_by_shape(block)
+    return asnumpy(block(block_input()))
+
+
+def resnet_logits(model) -> np.ndarray:
+    """The case: ``model``'s logits (training mode, ``fill_by_shape`` parameters) for a (3, 1, 8, 8) batch."""
+    fill_by_shape(model)
+    return asnumpy(model(Tensor(wave(RESNET_INPUT, 0.4), dtype=np.float64)))
+
+
+def _float64_train(model):
+    model.to(dtype=np.float64)
+    model.train()
+    return model
+
+
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """Run the cases through ``ResidualBlock`` and ``SimpleResNet`` in ``namespace`` (the reference
+    answers, for ``python -m grader goldens``)."""
+    out = {}
+    for label, (c_in, c_out, stride) in BLOCK_CASES.items():
+        out[f"block/{label}"] = block_output(_float64_train(namespace["ResidualBlock"](c_in, c_out, stride=stride)))
+    out.update(prefixed("resnet", {"logits": resnet_logits(_float64_train(namespace["SimpleResNet"](num_classes=RESNET_CLASSES)))}))
+    return out
+
+
 def test_resnet_skip_connection(cls) -> CheckResult:
     """Check ``ResidualBlock(in_channels, out_channels, stride=1)``: shapes with and without
     downsampling, the value of the output, ReLU(x) when the residual branch is zero, and a
     gradient that reaches the input through the shortcut."""
     result = CheckResult("ResidualBlock")
-    x = block_input()  # (2, 4, 6, 5)
-    for label, args, expected in (("same shape", (4, 4, 1), (2, 4, 6, 5)), ("downsampling", (4, 6, 2), (2, 6, 3, 3))):
+    golden = section(load_goldens(WEEK), "block")
+    for label, args in BLOCK_CASES.items():
+        words = label.replace("_", " ")
+        expected = golden[label]
         block, error = _build(cls, args[0], args[1], stride=args[2])
         if error:
             result.add(error)
             return result
-        fill_by_shape(block)
-        out, error = run_student(f"forward ({label})", block, x)
+        out, error = run_student(f"forward ({words})", block_output, block)
         if error:
             result.add(error)
             return result
-        item = check_shape(f"output shape ({label}: ResidualBlock{args})", out, expected)
+        item = check_shape(f"output shape ({words}: ResidualBlock{args})", out, expected.shape)
         if not item.passed and label == "downsampling":
             item.message = ("the first 3x3 conv and the 1x1 shortcut conv both take the stride, and both map "
                             "in_channels to out_channels. " + item.message)
@@ -278,17 +267,11 @@ def test_resnet_skip_connection(cls) -> CheckResult:
             extra = [s for s in shapes if len(s) == 4 and s[2:] == (1, 1)]
             result.add(CheckItem("identity shortcut when the shape is kept", not extra, "" if not extra else
                                  "with stride 1 and equal channel counts the shortcut is the identity (no 1x1 conv)"))
-        ref = reference_block(x, args[0], args[1], args[2]).numpy()
-        got = asnumpy(out)
-        item = check_close(f"output values ({label})", got, ref, rtol=1e-6, atol=1e-8)
+        item = check_close(f"output values ({words})", asnumpy(out), expected, rtol=1e-6, atol=1e-8)
         if not item.passed:
-            if np.allclose(got, reference_block(x, args[0], args[1], args[2], shortcut=False).numpy(), atol=1e-6):
-                item.message = "likely cause: the shortcut was forgotten; add the block's input (or its projection) before the last ReLU. " + item.message
-            elif np.allclose(got, reference_block(x, args[0], args[1], args[2], relu_before_add=True).numpy(), atol=1e-6):
-                item.message = "likely cause: ReLU applied before the addition; the order is relu(bn2(conv2(...)) + shortcut(x)). " + item.message
-            else:
-                item.message = ("expected conv3x3(stride, padding=1, bias=False) -> BN -> ReLU -> conv3x3(padding=1, bias=False) -> BN, "
-                                "plus the shortcut, then ReLU. " + item.message)
+            item.message = ("expected conv3x3(stride, padding=1, bias=False) -> BN -> ReLU -> conv3x3(padding=1, bias=False) -> BN, "
+                            "plus the shortcut, then ReLU (the check below, with the residual branch switched off, "
+                            "may say more). " + item.message)
         result.add(item)
 
     # residual branch switched off: every parameter zero, identity shortcut
@@ -309,9 +292,11 @@ def test_resnet_skip_connection(cls) -> CheckResult:
     item = check_close("zero residual branch gives ReLU(x)", got, np.maximum(xs, 0.0), rtol=1e-6, atol=1e-8)
     if not item.passed:
         if np.allclose(got, 0.0):
-            item.message = "the output is all zeros: the input never reaches the output, so the shortcut is missing. " + item.message
+            item.message = ("likely cause: the shortcut was forgotten; the output is all zeros, so the input never reaches "
+                            "the output: add the block's input (or its projection) before the last ReLU. " + item.message)
         elif np.allclose(got, xs):
-            item.message = "the output is x itself: the final ReLU (after the addition) is missing. " + item.message
+            item.message = ("likely cause: ReLU applied before the addition (or no ReLU after it); the output is x itself, "
+                            "and the order is relu(bn2(conv2(...)) + shortcut(x)). " + item.message)
     result.add(item)
     if not item.passed:
         return result
@@ -336,7 +321,7 @@ RESNET_CONVS = [(64, 1, 3, 3), (64, 64, 3, 3), (64, 64, 3, 3), (128, 64, 3, 3), 
 def test_simple_resnet(cls) -> CheckResult:
     """Check ``SimpleResNet(num_classes)``: layer shapes, output shape, average pooling and the logits."""
     result = CheckResult("SimpleResNet")
-    model, error = _build(cls, num_classes=7)
+    model, error = _build(cls, num_classes=RESNET_CLASSES)
     if error:
         result.add(error)
         return result
@@ -346,30 +331,27 @@ def test_simple_resnet(cls) -> CheckResult:
     result.add(CheckItem("convolutions: stem, then stages of 64, 128 and 256 channels", not missing and len(convs) == len(RESNET_CONVS),
                          "" if not missing and len(convs) == len(RESNET_CONVS) else
                          f"expected conv weights {sorted(RESNET_CONVS)}, found {convs}"))
-    head = (7, 256) in shapes
+    head = (RESNET_CLASSES, 256) in shapes
     result.add(CheckItem("Linear(256, num_classes) head", head, "" if head else
                          "the head maps the 256 pooled features to num_classes logits: Linear(256, num_classes)"))
     pools = [type(m).__name__ for m in model.modules() if isinstance(m, MaxPool2d)]
     result.add(CheckItem("global pooling averages", not pools, "" if not pools else
                          "found a MaxPool2d: global pooling must be an average over H and W (AdaptiveAvgPool2d(1))"))
-    fill_by_shape(model)
-    x = Tensor(wave((3, 1, 8, 8), 0.4), dtype=np.float64)
-    out, error = run_student("forward on a (3, 1, 8, 8) batch", model, x)
+    expected = load_goldens(WEEK)["resnet/logits"]
+    out, error = run_student("forward on a (3, 1, 8, 8) batch", resnet_logits, model)
     if error:
         result.add(error)
         return result
-    item = check_shape("logits shape", out, (3, 7))
+    item = check_shape("logits shape", out, expected.shape)
     result.add(item)
     if not item.passed:
         return result
-    got = asnumpy(out)
-    ref = reference_resnet(x, 7).numpy()
-    item = check_close("logits", got, ref, rtol=1e-6, atol=1e-8)
-    if not item.passed and np.allclose(got, reference_resnet(x, 7, pool="max").numpy(), atol=1e-6):
+    item = check_close("logits", asnumpy(out), expected, rtol=1e-6, atol=1e-8)
+    if not item.passed and pools:
         item.message = "likely cause: global max-pooling; average over H and W instead. " + item.message
     result.add(item)
     return result
 
 
-__all__ = ["batchnorm_inputs", "block_input", "fill_by_shape", "shape_state", "reference_batchnorm", "reference_block", "reference_resnet", "running_stats",
+__all__ = ["batchnorm_inputs", "block_input", "fill_by_shape", "golden_cases", "shape_state", "reference_batchnorm", "running_stats",
            "shape_values", "test_batchnorm2d_forward", "test_resnet_skip_connection", "test_simple_resnet", "wave"]

@@ -1,9 +1,10 @@
 """Visible checks for week 5 (the Transformer). Each runs in about a second.
 
-Weights are never left to the student's random initialisation: each check builds a
-reference made of library layers with the submodule names the notebook prescribes,
-fills its parameters with deterministic values, and loads them into the student's module
-with ``load_state_dict``. Sizes differ per axis (batch 2, S=5 source and T=4 target
+Weights are never left to the student's random initialisation: each check loads fixed
+weights into the student's module by name (``load_state_dict``), runs fixed inputs, and
+compares with goldens: the outputs the instructor's reference answer gave on the same
+weights and inputs, stored as data in ``goldens/week5_transformer.npz`` (made by
+``golden_cases`` below, through ``python -m grader goldens``). Sizes differ per axis (batch 2, S=5 source and T=4 target
 positions, d_model=8, 2 heads, d_ff=12) so a swapped axis fails loudly. Common mistakes
 are named: sin and cos swapped, a forgotten residual, pre-norm instead of post-norm,
 a missing causal mask, a mask ignored or inverted.
@@ -17,10 +18,13 @@ import numpy as np
 
 from ..backend import asnumpy
 from ..losses import cross_entropy
-from ..nn import Embedding, LayerNorm, Linear, Module, ModuleList, MultiHeadAttention
+from ..nn import Module
 from ..nn.embedding import sinusoidal_table
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .stored import load_goldens, prefixed, section
+
+WEEK = "week5_transformer"
 
 NAMES = {
     "FeedForward": "linear1 (d_model -> d_ff), linear2 (d_ff -> d_model)",
@@ -28,6 +32,11 @@ NAMES = {
     "DecoderLayer": "self_attn, cross_attn, feed_forward, norm1, norm2, norm3",
     "Transformer": "src_embed, tgt_embed, encoder_layers, decoder_layers, out_proj and the buffer pe",
 }
+FF_KWARGS = {"d_model": 6, "d_ff": 10}
+LAYER_KWARGS = {"d_model": 8, "num_heads": 2, "d_ff": 12}
+TRANSFORMER_SEED = 1
+TRANSFORMER_KWARGS = dict(src_vocab=11, tgt_vocab=7, d_model=8, num_heads=2, num_layers=2, d_ff=12, max_len=16)
+GREEDY = dict(start_token=1, end_token=2, max_len=6)
 
 
 # ---------------------------------------------------------------------- deterministic values
@@ -57,132 +66,6 @@ def fill_parameters(module: Module, phase: float = 0.0) -> Module:
     return module
 
 
-# ---------------------------------------------------------------------- references (library layers)
-class ReferenceFeedForward(Module):
-    """linear2(relu(linear1(x))): (N, T, d_model) -> (N, T, d_model)."""
-
-    def __init__(self, d_model, d_ff, relu=True):
-        super().__init__()
-        self.linear1 = Linear(d_model, d_ff)
-        self.linear2 = Linear(d_ff, d_model)
-        self.use_relu = relu
-
-    def forward(self, x):
-        h = self.linear1(x)  # (N, T, d_ff)
-        return self.linear2(h.relu() if self.use_relu else h)  # (N, T, d_model)
-
-
-def _sublayer(x, out, norm, variant):
-    if variant == "no_residual":
-        return norm(out)
-    return norm(x + out)
-
-
-class ReferenceEncoderLayer(Module):
-    """Post-norm encoder block; ``variant`` reproduces common mistakes for diagnosis."""
-
-    def __init__(self, d_model, num_heads, d_ff, variant="ok"):
-        super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads, batch_first=True)
-        self.feed_forward = ReferenceFeedForward(d_model, d_ff)
-        self.norm1 = LayerNorm(d_model)
-        self.norm2 = LayerNorm(d_model)
-        self.variant = variant
-
-    def forward(self, x, src_mask=None):
-        x = self._input(x)
-        if self.variant == "mask_ignored":
-            src_mask = None
-        elif self.variant == "mask_inverted" and src_mask is not None:
-            src_mask = ~np.asarray(src_mask)
-        if self.variant == "pre_norm":
-            h = self.norm1(x)
-            x = x + self.self_attn(h, h, h, key_padding_mask=src_mask)[0]  # (N, S, E)
-            return x + self.feed_forward(self.norm2(x))  # (N, S, E)
-        x = _sublayer(x, self.self_attn(x, x, x, key_padding_mask=src_mask)[0], self.norm1, self.variant)  # (N, S, E)
-        return _sublayer(x, self.feed_forward(x), self.norm2, self.variant)  # (N, S, E)
-
-
-class ReferenceDecoderLayer(Module):
-    """Post-norm decoder block (causal self-attention, cross-attention, feed-forward)."""
-
-    def __init__(self, d_model, num_heads, d_ff, variant="ok"):
-        super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads, batch_first=True)
-        self.cross_attn = MultiHeadAttention(d_model, num_heads, batch_first=True)
-        self.feed_forward = ReferenceFeedForward(d_model, d_ff)
-        self.norm1 = LayerNorm(d_model)
-        self.norm2 = LayerNorm(d_model)
-        self.norm3 = LayerNorm(d_model)
-        self.variant = variant
-
-    def forward(self, x, memory, src_mask=None, tgt_mask=None):
-        x, memory = self._input(x), self._input(memory)
-        if self.variant == "no_causal":
-            tgt_mask = None
-        if self.variant == "cross_mask_ignored":
-            src_mask = None
-        out, self.self_attn_weights = self.self_attn(x, x, x, attn_mask=tgt_mask)  # (N, T, E), (N, T, T)
-        x = _sublayer(x, out, self.norm1, self.variant)  # (N, T, E)
-        out, self.cross_attn_weights = self.cross_attn(x, memory, memory, key_padding_mask=src_mask)  # (N, T, E), (N, T, S)
-        x = _sublayer(x, out, self.norm2, self.variant)  # (N, T, E)
-        return _sublayer(x, self.feed_forward(x), self.norm3, self.variant)  # (N, T, E)
-
-
-class ReferenceTransformer(Module):
-    """Encoder-decoder Transformer with the prescribed submodule names."""
-
-    def __init__(self, src_vocab, tgt_vocab, d_model, num_heads, num_layers, d_ff, max_len):
-        super().__init__()
-        self.src_embed = Embedding(src_vocab, d_model)
-        self.tgt_embed = Embedding(tgt_vocab, d_model)
-        self.register_buffer("pe", Tensor(sinusoidal_table(max_len, d_model)))
-        self.encoder_layers = ModuleList([ReferenceEncoderLayer(d_model, num_heads, d_ff) for _ in range(num_layers)])
-        self.decoder_layers = ModuleList([ReferenceDecoderLayer(d_model, num_heads, d_ff) for _ in range(num_layers)])
-        self.out_proj = Linear(d_model, tgt_vocab)
-
-    def encode(self, src, src_mask=None):
-        x = self.src_embed(np.asarray(src)) + self.pe[: np.shape(src)[1]]  # (N, S, E)
-        for layer in self.encoder_layers:
-            x = layer(x, src_mask)  # (N, S, E)
-        return x
-
-    def decode(self, tgt_in, memory, src_mask=None, tgt_mask=None):
-        x = self.tgt_embed(np.asarray(tgt_in)) + self.pe[: np.shape(tgt_in)[1]]  # (N, T, E)
-        for layer in self.decoder_layers:
-            x = layer(x, memory, src_mask, tgt_mask)  # (N, T, E)
-        return self.out_proj(x)  # (N, T, tgt_vocab)
-
-    def forward(self, src, tgt_in, src_mask=None, tgt_mask=None):
-        return self.decode(tgt_in, self.encode(src, src_mask), src_mask, tgt_mask)  # (N, T, tgt_vocab)
-
-    def greedy_decode(self, src, start_token, end_token, max_len, src_mask=None):
-        src = np.asarray(src)
-        with no_grad():
-            memory = self.encode(src, src_mask)  # (N, S, E)
-            tokens = np.full((src.shape[0], 1), start_token, dtype=np.int64)  # (N, 1)
-            done = np.zeros(src.shape[0], dtype=bool)
-            for _ in range(max_len):
-                T = tokens.shape[1]
-                logits = self.decode(tokens, memory, src_mask, causal_mask(T))  # (N, T, V)
-                nxt = np.where(done, end_token, asnumpy(logits.data)[:, -1].argmax(-1))  # (N,)
-                tokens = np.concatenate([tokens, nxt[:, None]], axis=1)  # (N, T + 1)
-                done |= nxt == end_token
-                if done.all():
-                    break
-        return tokens[:, 1:]  # (N, L), L <= max_len
-
-
-def reference_masked_loss(logits, target, pad_token):
-    """Mean cross-entropy over the positions where ``target != pad_token``."""
-    logits = logits if isinstance(logits, Tensor) else Tensor(logits, dtype=np.asarray(logits).dtype)
-    target = np.asarray(target)
-    N, T, V = logits.shape
-    per_token = cross_entropy(logits.reshape(N * T, V), target.reshape(-1), reduction="none")  # (N*T,)
-    keep = (target.reshape(-1) != pad_token).astype(per_token.dtype)  # (N*T,)
-    return (per_token * Tensor(keep, dtype=keep.dtype)).sum() / max(float(keep.sum()), 1.0)
-
-
 def random_parameters(module: Module, seed: int) -> Module:
     """Fixed-seed normal weights (LayerNorm gains near 1), in place: greedy outputs then depend on the input."""
     rng = np.random.default_rng(seed)
@@ -193,24 +76,137 @@ def random_parameters(module: Module, seed: int) -> Module:
     return module
 
 
-def build_reference(cls, *args, variant=None, phase=0.0, seed=None):
-    ref = cls(*args) if variant is None else cls(*args, variant=variant)
-    fill_parameters(ref, phase) if seed is None else random_parameters(ref, seed)
-    ref.eval()
-    return ref
+
+# ---------------------------------------------------------------------- the cases (shared by goldens and checks)
+class _Stop(Exception):
+    """A student call failed: carries the CheckItem that says how."""
+
+    def __init__(self, item):
+        super().__init__(item.message)
+        self.item = item
+
+
+def _direct(label, fn, *args):
+    return fn(*args)
+
+
+def _student(label, fn, *args):
+    value, error = run_student(label, fn, *args)
+    if error:
+        raise _Stop(error)
+    return value
+
+
+def _ff_input():
+    return Tensor(waves((2, 3, 6), 0.4))
+
+
+def _encoder_inputs():
+    x = Tensor(waves((2, 5, 8), 0.2))
+    return x, padding_mask([5, 3], 5)
+
+
+def _decoder_inputs():
+    x = Tensor(waves((2, 4, 8), 0.9))
+    memory = Tensor(waves((2, 5, 8), 1.7))
+    return x, memory, padding_mask([5, 3], 5), causal_mask(4)
+
+
+def transformer_inputs():
+    """src (2, 5) with the second sequence padded after 3 tokens, tgt_in (2, 4), masks."""
+    src = np.array([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]])
+    tgt_in = np.array([[1, 3, 4, 5], [1, 6, 2, 0]])
+    return src, tgt_in, src != 0, causal_mask(4)
+
+
+def _loss_inputs():
+    logits = Tensor(waves((2, 4, 6), 0.3) * 2, requires_grad=True)
+    return logits, np.array([[3, 1, 4, 0], [5, 2, 0, 0]]), 0
+
+
+def feed_forward_outputs(module, call=_direct):
+    return {"out": asnumpy(call("forward", module, _ff_input()))}
+
+
+def encoder_outputs(module, call=_direct):
+    x, mask = _encoder_inputs()
+    return {"no_mask": asnumpy(call("forward (no mask)", module, x, None)),
+            "padding_mask": asnumpy(call("forward (padding mask)", module, x, mask))}
+
+
+def decoder_outputs(module, call=_direct):
+    x, memory, src_mask, tgt_mask = _decoder_inputs()
+    return {"out": asnumpy(call("forward", module, x, memory, src_mask, tgt_mask))}
+
+
+def transformer_logits(model, call=_direct):
+    src, tgt_in, src_mask, tgt_mask = transformer_inputs()
+    return {"logits": asnumpy(call("forward", model, src, tgt_in, src_mask, tgt_mask))}
+
+
+def transformer_greedy(model, call=_direct):
+    src, _, src_mask, _ = transformer_inputs()
+    tokens = call("greedy_decode", model.greedy_decode, src, GREEDY["start_token"], GREEDY["end_token"], GREEDY["max_len"], src_mask)
+    return {"greedy": np.asarray(asnumpy(tokens))}
+
+
+def _state_of(module) -> dict:
+    return {name: np.asarray(asnumpy(value)) for name, value in module.state_dict().items()}
+
+
+def _fixed(cls, kwargs, phase=0.0, seed=None):
+    """``cls(**kwargs)`` with deterministic weights, in evaluation mode (golden side)."""
+    module = cls(**kwargs)
+    fill_parameters(module, phase) if seed is None else random_parameters(module, seed)
+    module.eval()
+    return module
+
+
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """Run every case through the implementations in ``namespace`` (the reference answers, for
+    ``python -m grader goldens``): ``{"<exercise>/<output>": array, "<exercise>/state/<name>": weight}``."""
+    out = {}
+    ff = _fixed(namespace["FeedForward"], FF_KWARGS)
+    out.update(prefixed("feed_forward/state", _state_of(ff)))
+    out.update(prefixed("feed_forward", feed_forward_outputs(ff)))
+
+    enc = _fixed(namespace["EncoderLayer"], LAYER_KWARGS)
+    x, mask = _encoder_inputs()
+    out.update(prefixed("encoder_layer/state", _state_of(enc)))
+    out.update(prefixed("encoder_layer", encoder_outputs(enc)))
+    out["encoder_layer/variant/mask_inverted"] = asnumpy(enc(x, ~mask))
+
+    dec = _fixed(namespace["DecoderLayer"], LAYER_KWARGS)
+    x, memory, src_mask, tgt_mask = _decoder_inputs()
+    out.update(prefixed("decoder_layer/state", _state_of(dec)))
+    out.update(prefixed("decoder_layer", decoder_outputs(dec)))
+    out["decoder_layer/variant/no_causal"] = asnumpy(dec(x, memory, src_mask, None))
+    out["decoder_layer/variant/cross_mask_ignored"] = asnumpy(dec(x, memory, None, tgt_mask))
+
+    model = _fixed(namespace["Transformer"], TRANSFORMER_KWARGS, seed=TRANSFORMER_SEED)
+    out.update(prefixed("transformer/state", _state_of(model)))
+    out.update(prefixed("transformer", transformer_logits(model)))
+    out.update(prefixed("transformer", transformer_greedy(model)))
+
+    logits, target, pad = _loss_inputs()
+    out["masked_loss/value"] = asnumpy(namespace["masked_cross_entropy"](logits, target, pad).data).reshape(-1)
+    return out
 
 
 # ---------------------------------------------------------------------- helpers
-def _build_student(result, cls, kwargs, reference, what):
-    """Instantiate ``cls(**kwargs)``, load the reference's weights; the module or None."""
+def _goldens(exercise):
+    return section(load_goldens(WEEK), exercise)
+
+
+def _build_student(result, cls, kwargs, state, what):
+    """Instantiate ``cls(**kwargs)``, load the fixed weights ``state`` by name; the module or None."""
     module, error = run_student(f"{what}(...) builds", cls, **kwargs)
     if error:
         result.add(error)
         return None
-    state = {k: v for k, v in reference.state_dict().items()}
-    names = [k for k, _ in reference.named_parameters()]
+    names = list(state)
     try:
-        module.load_state_dict(state)
+        module.load_state_dict(dict(state))
     except (KeyError, ValueError, AttributeError, TypeError) as exc:
         got = [k for k, _ in module.named_parameters()] if hasattr(module, "named_parameters") else []
         result.add(CheckItem("submodule names and shapes", False,
@@ -223,8 +219,8 @@ def _build_student(result, cls, kwargs, reference, what):
     return module
 
 
-def _compare(result, label, out, ref_out, expected_shape, diagnose=None, rtol=1e-4, atol=1e-5):
-    shape = check_shape(f"output shape ({label})", out, expected_shape)
+def _compare(result, label, out, ref_out, diagnose=None, rtol=1e-4, atol=1e-5):
+    shape = check_shape(f"output shape ({label})", out, ref_out.shape)
     result.add(shape)
     if not shape.passed:
         return False
@@ -238,7 +234,37 @@ def _compare(result, label, out, ref_out, expected_shape, diagnose=None, rtol=1e
 
 
 def _matches(variant_out, out, atol=1e-4):
+    variant_out = np.asarray(variant_out)
     return variant_out.shape == out.shape and np.allclose(variant_out, out, atol=atol, rtol=1e-4)
+
+
+def _branches_off(state, branches):
+    """``state`` with the output projection of every sub-block in ``branches`` set to zero: a
+    correct post-norm layer then only normalises its input, x -> norm(... norm(x))."""
+    return {name: np.zeros_like(value) if name.rsplit(".", 1)[0] in branches else value for name, value in state.items()}
+
+
+def _residual_probe(module, state, branches, run):
+    """Name a missing residual or a pre-norm layer from the output with every sub-block switched off.
+
+    Without a residual the input never reaches the output, which is then the same at every
+    position; a pre-norm layer passes its input through unchanged.
+    """
+    try:
+        module.load_state_dict(_branches_off(state, branches))
+        x, out = run()
+    except Exception:  # noqa: BLE001 - a diagnosis only, never an error of its own
+        return ""
+    finally:
+        try:
+            module.load_state_dict(dict(state))
+        except Exception:  # noqa: BLE001
+            pass
+    if np.allclose(out, out.reshape(-1, out.shape[-1])[:1].reshape((1,) * (out.ndim - 1) + (-1,)), atol=1e-5):
+        return "a residual connection is missing: each sub-block's output is added to its input, then normalised"
+    if np.allclose(out, x, atol=1e-5):
+        return "this is pre-norm (x + f(norm(x))); the exercise asks for post-norm: norm(x + f(x))"
+    return ""
 
 
 # ---------------------------------------------------------------------- Exercise 1
@@ -280,91 +306,87 @@ def test_positional_encoding(fn) -> CheckResult:
 def test_feed_forward(FeedForward) -> CheckResult:
     """Check ``FeedForward(d_model=6, d_ff=10)`` on a (2, 3, 6) input."""
     result = CheckResult("FeedForward")
-    ref = build_reference(ReferenceFeedForward, 6, 10)
-    module = _build_student(result, FeedForward, {"d_model": 6, "d_ff": 10}, ref, "FeedForward")
+    golden = _goldens("feed_forward")
+    state = section(golden, "state")
+    module = _build_student(result, FeedForward, FF_KWARGS, state, "FeedForward")
     if module is None:
         return result
-    x = Tensor(waves((2, 3, 6), 0.4))
-    raw, error = run_student("forward", module, x)
-    if error:
-        result.add(error)
+    try:
+        out = feed_forward_outputs(module, _student)["out"]
+    except _Stop as stop:
+        result.add(stop.item)
         return result
-    out = asnumpy(raw)
-    linear = build_reference(ReferenceFeedForward, 6, 10)
-    linear.use_relu = False
-    _compare(result, "(2, 3, 6) input", out, ref(x).numpy(), (2, 3, 6),
-             lambda: "the ReLU between the two Linear layers is missing" if _matches(linear(x).numpy(), out) else "")
+
+    def diagnose():
+        x = _ff_input().numpy()
+        linear = (x @ state["linear1.weight"].T + state["linear1.bias"]) @ state["linear2.weight"].T + state["linear2.bias"]
+        return "the ReLU between the two Linear layers is missing" if _matches(linear, out) else ""
+
+    _compare(result, "(2, 3, 6) input", out, golden["out"], diagnose)
     return result
-
-
-def _encoder_inputs():
-    x = Tensor(waves((2, 5, 8), 0.2))
-    return x, padding_mask([5, 3], 5)
 
 
 def test_encoder_layer(EncoderLayer) -> CheckResult:
     """Check ``EncoderLayer(d_model=8, num_heads=2, d_ff=12)`` with and without a padding mask."""
     result = CheckResult("EncoderLayer")
-    ref = build_reference(ReferenceEncoderLayer, 8, 2, 12)
-    module = _build_student(result, EncoderLayer, {"d_model": 8, "num_heads": 2, "d_ff": 12}, ref, "EncoderLayer")
+    golden = _goldens("encoder_layer")
+    state = section(golden, "state")
+    module = _build_student(result, EncoderLayer, LAYER_KWARGS, state, "EncoderLayer")
     if module is None:
         return result
-    x, mask = _encoder_inputs()
-    for label, m in (("no mask", None), ("padding mask", mask)):
-        raw, error = run_student(f"forward ({label})", module, x, m)
-        if error:
-            result.add(error)
-            return result
-        out = asnumpy(raw)
+    try:
+        outs = encoder_outputs(module, _student)
+    except _Stop as stop:
+        result.add(stop.item)
+        return result
+    x, _ = _encoder_inputs()
 
-        def diagnose(m=m, out=out):
-            names = {"no_residual": "a residual connection is missing: each sub-block's output is added to its input, then normalised",
-                     "pre_norm": "this is pre-norm (x + f(norm(x))); the exercise asks for post-norm: norm(x + f(x))",
-                     "mask_ignored": "src_mask was ignored: pass it as key_padding_mask to self_attn",
-                     "mask_inverted": "the mask is inverted: in this course True means 'a real token, may attend'"}
-            for variant, words in names.items():
-                if m is None and variant.startswith("mask"):
-                    continue
-                if _matches(build_reference(ReferenceEncoderLayer, 8, 2, 12, variant=variant)(x, m).numpy(), out):
-                    return words
-            return ""
+    def probe():
+        return x.numpy(), asnumpy(module(x, None))
 
-        if not _compare(result, label, out, ref(x, m).numpy(), (2, 5, 8), diagnose):
+    for label, key in (("no mask", "no_mask"), ("padding mask", "padding_mask")):
+        out = outs[key]
+
+        def diagnose(key=key, out=out):
+            if key == "padding_mask":
+                if _matches(golden["no_mask"], out):
+                    return "src_mask was ignored: pass it as key_padding_mask to self_attn"
+                if _matches(golden["variant/mask_inverted"], out):
+                    return "the mask is inverted: in this course True means 'a real token, may attend'"
+            return _residual_probe(module, state, ("self_attn.out_proj", "feed_forward.linear2"), probe)
+
+        if not _compare(result, label, out, golden[key], diagnose):
             return result
     return result
 
 
 # ---------------------------------------------------------------------- Exercise 3
-def _decoder_inputs():
-    x = Tensor(waves((2, 4, 8), 0.9))
-    memory = Tensor(waves((2, 5, 8), 1.7))
-    return x, memory, padding_mask([5, 3], 5), causal_mask(4)
-
-
 def test_decoder_layer(DecoderLayer) -> CheckResult:
     """Check ``DecoderLayer(d_model=8, num_heads=2, d_ff=12)`` with causal and padding masks."""
     result = CheckResult("DecoderLayer")
-    ref = build_reference(ReferenceDecoderLayer, 8, 2, 12)
-    module = _build_student(result, DecoderLayer, {"d_model": 8, "num_heads": 2, "d_ff": 12}, ref, "DecoderLayer")
+    golden = _goldens("decoder_layer")
+    state = section(golden, "state")
+    module = _build_student(result, DecoderLayer, LAYER_KWARGS, state, "DecoderLayer")
     if module is None:
         return result
     x, memory, src_mask, tgt_mask = _decoder_inputs()
-    raw, error = run_student("forward", module, x, memory, src_mask, tgt_mask)
-    if error:
-        result.add(error)
+    try:
+        out = decoder_outputs(module, _student)["out"]
+    except _Stop as stop:
+        result.add(stop.item)
         return result
-    out = asnumpy(raw)
+
+    def probe():
+        return x.numpy(), asnumpy(module(x, memory, src_mask, tgt_mask))
 
     def diagnose():
-        names = {"no_causal": "tgt_mask was not used: pass it as attn_mask to the self-attention",
-                 "cross_mask_ignored": "src_mask was not used: pass it as key_padding_mask to the cross-attention",
-                 "no_residual": "a residual connection is missing: each sub-block's output is added to its input, then normalised"}
-        for variant, words in names.items():
-            if _matches(build_reference(ReferenceDecoderLayer, 8, 2, 12, variant=variant)(x, memory, src_mask, tgt_mask).numpy(), out):
-                return words
-        return ""
+        if _matches(golden["variant/no_causal"], out):
+            return "tgt_mask was not used: pass it as attn_mask to the self-attention"
+        if _matches(golden["variant/cross_mask_ignored"], out):
+            return "src_mask was not used: pass it as key_padding_mask to the cross-attention"
+        return _residual_probe(module, state, ("self_attn.out_proj", "cross_attn.out_proj", "feed_forward.linear2"), probe)
 
-    if not _compare(result, "N=2, T=4, S=5", out, ref(x, memory, src_mask, tgt_mask).numpy(), (2, 4, 8), diagnose):
+    if not _compare(result, "N=2, T=4, S=5", out, golden["out"], diagnose):
         return result
     # the future must not leak: changing the last target position leaves earlier outputs alone
     x2 = x.numpy().copy()
@@ -386,46 +408,31 @@ def test_decoder_layer(DecoderLayer) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 4
-TRANSFORMER_SEED = 1
-TRANSFORMER_KWARGS = dict(src_vocab=11, tgt_vocab=7, d_model=8, num_heads=2, num_layers=2, d_ff=12, max_len=16)
-
-
-def transformer_inputs():
-    """src (2, 5) with the second sequence padded after 3 tokens, tgt_in (2, 4), masks."""
-    src = np.array([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]])
-    tgt_in = np.array([[1, 3, 4, 5], [1, 6, 2, 0]])
-    return src, tgt_in, src != 0, causal_mask(4)
-
-
 def test_transformer(Transformer) -> CheckResult:
-    """Check ``Transformer(...).forward`` and ``greedy_decode`` against a reference with the same weights."""
+    """Check ``Transformer(...).forward`` and ``greedy_decode`` against the reference's outputs for the same weights."""
     result = CheckResult("Transformer")
-    args = tuple(TRANSFORMER_KWARGS.values())
-    ref = build_reference(ReferenceTransformer, *args, seed=TRANSFORMER_SEED)
-    model = _build_student(result, Transformer, TRANSFORMER_KWARGS, ref, "Transformer")
+    golden = _goldens("transformer")
+    model = _build_student(result, Transformer, TRANSFORMER_KWARGS, section(golden, "state"), "Transformer")
     if model is None:
         return result
-    src, tgt_in, src_mask, tgt_mask = transformer_inputs()
-    raw, error = run_student("forward", model, src, tgt_in, src_mask, tgt_mask)
-    if error:
-        result.add(error)
+    try:
+        logits = transformer_logits(model, _student)["logits"]
+        if not _compare(result, "logits (N, T, tgt_vocab)", logits, golden["logits"]):
+            return result
+        got = transformer_greedy(model, _student)["greedy"]
+    except _Stop as stop:
+        result.add(stop.item)
         return result
-    if not _compare(result, "logits (N, T, tgt_vocab)", asnumpy(raw), ref(src, tgt_in, src_mask, tgt_mask).numpy(), (2, 4, 7)):
-        return result
-    raw, error = run_student("greedy_decode", model.greedy_decode, src, 1, 2, 6, src_mask)
-    if error:
-        result.add(error)
-        return result
-    got = np.asarray(asnumpy(raw))
-    want = ref.greedy_decode(src, 1, 2, 6, src_mask)
-    ok_shape = got.ndim == 2 and got.shape[0] == 2 and got.shape[1] <= 6
+    want = golden["greedy"]
+    N, end, max_len = want.shape[0], GREEDY["end_token"], GREEDY["max_len"]
+    ok_shape = got.ndim == 2 and got.shape[0] == N and got.shape[1] <= max_len
     result.add(CheckItem("greedy_decode returns (N, L) with L <= max_len", ok_shape, "" if ok_shape else
-                         f"expected a (2, L) integer array with L <= 6 (the start token left out), got shape {got.shape}"))
+                         f"expected a ({N}, L) integer array with L <= {max_len} (the start token left out), got shape {got.shape}"))
     if not ok_shape:
         return result
     ok = True
-    for n in range(2):
-        stop = list(want[n]).index(2) + 1 if 2 in want[n] else want.shape[1]
+    for n in range(N):
+        stop = list(want[n]).index(end) + 1 if end in want[n] else want.shape[1]
         ok &= got.shape[1] >= stop and np.array_equal(got[n, :stop], want[n, :stop])
     result.add(CheckItem("greedy_decode picks the most likely token at each step", bool(ok), "" if ok else
                          "the decoded tokens differ from a greedy reference: feed the tokens decoded so far (start token first) "
@@ -438,9 +445,8 @@ def test_transformer(Transformer) -> CheckResult:
 def test_masked_cross_entropy(fn) -> CheckResult:
     """Check ``fn(logits (N, T, V), target (N, T), pad_token) -> scalar`` on a padded batch."""
     result = CheckResult("masked_cross_entropy")
-    logits = Tensor(waves((2, 4, 6), 0.3) * 2, requires_grad=True)
-    target = np.array([[3, 1, 4, 0], [5, 2, 0, 0]])
-    raw, error = run_student("runs", fn, logits, target, 0)
+    logits, target, pad = _loss_inputs()
+    raw, error = run_student("runs", fn, logits, target, pad)
     if error:
         result.add(error)
         return result
@@ -448,13 +454,15 @@ def test_masked_cross_entropy(fn) -> CheckResult:
         result.add(CheckItem("returns a Tensor", False, f"return a scalar Tensor (so that .backward() works), got {type(raw).__name__}"))
         return result
     got = asnumpy(raw.data).reshape(-1)
-    want = reference_masked_loss(logits, target, 0).numpy().reshape(-1)
+    want = _goldens("masked_loss")["value"]
     item = check_close("value", got, want, rtol=1e-4, atol=1e-5)
     if not item.passed:
-        plain = cross_entropy(logits.reshape(8, 6), target.reshape(-1)).numpy().reshape(-1)
+        N, T, V = logits.shape
+        plain = cross_entropy(logits.reshape(N * T, V), target.reshape(-1)).numpy().reshape(-1)
+        real = float((target != pad).sum())
         if np.allclose(got, plain, atol=1e-4):
             item.message = "likely cause: padding positions were counted; average only where target != pad_token. " + item.message
-        elif np.allclose(got, want * 5 / 8, atol=1e-4):
+        elif np.allclose(got, want * real / (N * T), atol=1e-4):
             item.message = "likely cause: padding was zeroed but the mean still divides by every position. " + item.message
     result.add(item)
     _, error = run_student("backward", raw.backward)
@@ -468,4 +476,4 @@ def test_masked_cross_entropy(fn) -> CheckResult:
 
 
 __all__ = ["test_positional_encoding", "test_feed_forward", "test_encoder_layer", "test_decoder_layer", "test_transformer",
-           "test_masked_cross_entropy", "padding_mask", "causal_mask"]
+           "test_masked_cross_entropy", "padding_mask", "causal_mask", "golden_cases"]

@@ -1,8 +1,10 @@
 """Visible checks for week 6 (Vision Transformer). Each runs in about a second.
 
 Inputs are deterministic (no RNG) with distinct sizes per axis, so a swapped axis fails
-loudly. Patches are compared with a plain looped reference; the models are compared with a
-reference forward pass after the same deterministic weights are loaded into both. Common
+loudly. Patches are compared with a plain looped reference; the model is compared with
+goldens: the logits the instructor's reference answer gave for the same deterministic
+weights and images, stored as data in ``goldens/week6_vit.npz`` (made by ``golden_cases``
+below, through ``python -m grader goldens``). Common
 mistakes are named: patch pixels flattened in the wrong order, patches in column-major
 order, a plain reshape that mixes pixels of different patches, a head that averages the
 tokens instead of reading the class token, missing position embeddings, post-norm layers.
@@ -12,9 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import asnumpy
-from ..nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
-from ..tensor import Tensor, cat, no_grad
+from ..nn import Linear, Module, Parameter
+from ..tensor import Tensor, no_grad
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .stored import load_goldens, prefixed, section
+
+WEEK = "week6_vit"
 
 # ---------------------------------------------------------------------- deterministic inputs
 
@@ -207,47 +212,10 @@ def test_vit_patch_embedding(cls) -> CheckResult:
 # ---------------------------------------------------------------------- Exercise 3
 
 
-class ReferenceViT(Module):
-    """The layout the notebook asks for, used to compute expected outputs from given weights.
-
-    Submodules and parameters: ``patch_embed.proj`` (Linear), ``cls_token`` (1, 1, D),
-    ``pos_embed`` (1, n_patches + 1, D), ``layers`` (ModuleList of pre-norm GELU
-    TransformerEncoderLayer without dropout), ``norm`` (LayerNorm), ``head`` (Linear).
-    """
-
-    def __init__(self, img_size, patch_size, in_channels, num_classes, d_model, num_heads, num_layers, d_ff):
-        super().__init__()
-        self.patch_size = patch_size
-        n_patches = (img_size // patch_size) ** 2
-        self.patch_embed = Module()
-        self.patch_embed.proj = Linear(in_channels * patch_size * patch_size, d_model)
-        self.cls_token = Parameter(np.zeros((1, 1, d_model), dtype=np.float32))
-        self.pos_embed = Parameter(np.zeros((1, n_patches + 1, d_model), dtype=np.float32))
-        self.layers = ModuleList([TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=0.0, activation="gelu",
-                                                          norm_first=True) for _ in range(num_layers)])
-        self.norm = LayerNorm(d_model)
-        self.head = Linear(d_model, num_classes)
-
-    def forward(self, images, pool="cls", use_pos=True, norm_first=True, final_norm=True):
-        patches = Tensor(looped_patches(asnumpy(images), self.patch_size), dtype=self.dtype)  # (N, n, C*p*p)
-        tokens = self.patch_embed.proj(patches)  # (N, n, D)
-        N, _, D = tokens.shape
-        z = cat([self.cls_token.expand(N, 1, D), tokens], axis=1)  # (N, n + 1, D)
-        if use_pos:
-            z = z + self.pos_embed
-        for layer in self.layers:
-            layer.norm_first = norm_first
-            z = layer(z)
-        if final_norm:
-            z = self.norm(z)
-        summary = z[:, 0] if pool == "cls" else z.mean(axis=1)  # (N, D)
-        return self.head(summary)  # (N, num_classes)
-
-
-def vit_state(reference: ReferenceViT, dtype=np.float32) -> dict:
-    """Deterministic weights for every entry of ``reference``'s state dict (LayerNorm scales near 1)."""
+def vit_state(model: Module, dtype=np.float32) -> dict:
+    """Deterministic weights for every entry of ``model``'s state dict, in its order (LayerNorm scales near 1)."""
     state = {}
-    for i, (name, value) in enumerate(reference.state_dict().items()):
+    for i, (name, value) in enumerate(model.state_dict().items()):
         shape = tuple(value.shape)
         scale = 0.3 if len(shape) >= 2 else 0.1
         values = waves(shape, 0.5 + 0.77 * i, np.float64) * scale
@@ -270,6 +238,64 @@ def _name_mismatch(got, expected) -> str:
 VIT_CONFIG = dict(img_size=8, patch_size=4, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)
 
 
+def _vit_images() -> np.ndarray:
+    return waves((2, VIT_CONFIG["in_channels"], VIT_CONFIG["img_size"], VIT_CONFIG["img_size"]), 0.6)
+
+
+def vit_logits(model) -> np.ndarray:
+    """The case: the logits of ``model`` (weights already loaded) for the fixed images."""
+    model.eval()
+    with no_grad():
+        return asnumpy(model(Tensor(_vit_images())))
+
+
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """Run the cases through the ``VisionTransformer`` in ``namespace`` (the reference answer, for
+    ``python -m grader goldens``): the weights it is given, its logits, and its logits without
+    position embeddings (for the diagnosis)."""
+    model = namespace["VisionTransformer"](**VIT_CONFIG)
+    state = vit_state(model)
+    model.load_state_dict(state)
+    out = prefixed("vit/state", state)
+    out["vit/logits"] = vit_logits(model)
+    model.load_state_dict(dict(state, pos_embed=np.zeros_like(state["pos_embed"])))
+    out["vit/variant/no_pos"] = vit_logits(model)
+    return out
+
+
+def _branches_off(state: dict) -> dict:
+    """``state`` with every layer's attention output projection and second feed-forward Linear set
+    to zero: each pre-norm layer then passes its input through unchanged."""
+    def off(name):
+        return ".self_attn.out_proj." in name or ".linear2." in name
+    return {name: np.zeros_like(value) if name.startswith("layers.") and off(name) else value for name, value in state.items()}
+
+
+def _diagnose_vit(model, state: dict, golden: dict, received: np.ndarray) -> str:
+    layers = getattr(model, "layers", None)
+    try:
+        post_norm = any(getattr(layer, "norm_first", True) is False for layer in layers)
+    except TypeError:
+        post_norm = False
+    if post_norm:
+        return "the encoder layers are post-norm; build them with norm_first=True (pre-norm, as in ViT)"
+    if np.allclose(received, golden["variant/no_pos"], rtol=1e-4, atol=1e-5):
+        return "the position embeddings were not added to the tokens (add pos_embed after prepending the class token)"
+    try:  # every layer switched off: the logits may depend on the class token and pos_embed[0] only
+        model.load_state_dict(_branches_off(state))
+        probe = vit_logits(model)
+    except Exception:  # noqa: BLE001 - a diagnosis only
+        return ""
+    finally:
+        model.load_state_dict(state)
+    if not np.allclose(probe, probe[:1], rtol=1e-4, atol=1e-5):
+        return "the head reads the mean of all tokens; it must read the class token (position 0) only"
+    token = state["cls_token"].reshape(-1) + state["pos_embed"][0, 0]
+    if np.allclose(probe, token @ state["head.weight"].T + state["head.bias"], rtol=1e-4, atol=1e-5):
+        return "the final LayerNorm is missing: apply self.norm before the head"
+    return ""
+
+
 def test_vision_transformer(cls) -> CheckResult:
     """Check ``VisionTransformer``: parameter layout, output shape and values for given weights."""
     result = CheckResult("VisionTransformer")
@@ -278,7 +304,8 @@ def test_vision_transformer(cls) -> CheckResult:
     if error:
         result.add(error)
         return result
-    reference = ReferenceViT(**cfg)
+    golden = section(load_goldens(WEEK), "vit")
+    state = section(golden, "state")
     D, n = cfg["d_model"], (cfg["img_size"] // cfg["patch_size"]) ** 2
     for attr, shape, hint in (("cls_token", (1, 1, D), "one learnable token of width d_model"),
                               ("pos_embed", (1, n + 1, D), "one learnable vector per token: the class token plus every patch")):
@@ -296,47 +323,32 @@ def test_vision_transformer(cls) -> CheckResult:
     if not result.add(CheckItem("head is a Linear(d_model, num_classes)", isinstance(head, Linear) and tuple(head.weight.shape) == (cfg["num_classes"], D),
                                 f"expected `self.head = Linear({D}, {cfg['num_classes']})`")).passed:
         return result
-    images = waves((2, cfg["in_channels"], 8, 8), 0.6)
     with no_grad():
-        out, error = run_student("forward", model, Tensor(images))
+        out, error = run_student("forward", model, Tensor(_vit_images()))
     if error:
         result.add(error)
         return result
     if not result.add(check_shape("output shape (N, num_classes)", out, (2, cfg["num_classes"]))).passed:
         return result
 
-    got_names, want_names = list(model.state_dict()), list(reference.state_dict())
-    mismatch = _name_mismatch(got_names, want_names)
+    mismatch = _name_mismatch(list(model.state_dict()), list(state))
     if not result.add(CheckItem("parameter names follow the layout in the docstring", not mismatch,
                                 "" if not mismatch else f"{mismatch}: name the parts patch_embed, cls_token, pos_embed, "
                                 "layers (a ModuleList of TransformerEncoderLayer), norm and head")).passed:
         return result
-    state = vit_state(reference)
     model.load_state_dict(state)
-    reference.load_state_dict(state)
-    model.eval()
-    with no_grad():
-        out, error = run_student("forward with set weights", model, Tensor(images))
-        if error:
-            result.add(error)
-            return result
-        expected = reference(images).numpy()
-        variants = {
-            "the head reads the mean of all tokens; it must read the class token (position 0) only": reference(images, pool="mean").numpy(),
-            "the position embeddings were not added to the tokens (add pos_embed after prepending the class token)": reference(images, use_pos=False).numpy(),
-            "the encoder layers are post-norm; build them with norm_first=True (pre-norm, as in ViT)": reference(images, norm_first=False).numpy(),
-            "the final LayerNorm is missing: apply self.norm before the head": reference(images, final_norm=False).numpy(),
-        }
-    values = check_close("logits match the reference for the same weights", out, expected, rtol=1e-4, atol=1e-5)
+    received, error = run_student("forward with set weights", vit_logits, model)
+    if error:
+        result.add(error)
+        return result
+    values = check_close("logits match the reference for the same weights", received, golden["logits"], rtol=1e-4, atol=1e-5)
     if not values.passed:
-        received = asnumpy(out)
-        for hint, guess in variants.items():
-            if np.allclose(received, guess, rtol=1e-4, atol=1e-5):
-                values.message = f"likely cause: {hint}. " + values.message
-                break
+        hint = _diagnose_vit(model, state, golden, asnumpy(received))
+        if hint:
+            values.message = f"likely cause: {hint}. " + values.message
     result.add(values)
     return result
 
 
-__all__ = ["ReferenceViT", "VIT_CONFIG", "looped_patches", "patch_gradient", "test_extract_patches",
+__all__ = ["VIT_CONFIG", "golden_cases", "looped_patches", "patch_gradient", "test_extract_patches",
            "test_vision_transformer", "test_vit_patch_embedding", "vit_state", "waves"]

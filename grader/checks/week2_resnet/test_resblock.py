@@ -11,7 +11,7 @@ import pytest
 from grader.checks.support import array, close, waves
 from grader.checks.week2_resnet.helpers import state_for
 from utils import Tensor
-from utils.checks.week2_resnet import reference_block
+from grader.checks.week2_resnet.reference import reference_block
 
 pytestmark = pytest.mark.grade_cell("resblock_tests")
 CLS = "ResidualBlock"

@@ -9,7 +9,7 @@ import pytest
 from grader.checks.support import array, close, waves
 from grader.checks.week2_resnet.helpers import state_for
 from utils import Tensor
-from utils.checks.week2_resnet import reference_resnet
+from grader.checks.week2_resnet.reference import reference_resnet
 
 pytestmark = pytest.mark.grade_cell("resnet_tests")
 CLS = "SimpleResNet"

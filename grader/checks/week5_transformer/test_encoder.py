@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from grader.checks.support import array, close, waves
-from utils.checks.week5_transformer import ReferenceEncoderLayer, ReferenceFeedForward, padding_mask
+from grader.checks.week5_transformer.reference import ReferenceEncoderLayer, ReferenceFeedForward
+from utils.checks.week5_transformer import padding_mask
 
 from grader.checks.week5_transformer.common import assert_param_grads, float64_reference, output_of, run_both
 

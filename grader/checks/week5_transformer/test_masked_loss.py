@@ -6,7 +6,7 @@ import pytest
 from grader.checks.support import array, close, waves
 from grader.sandbox import AsTensor
 from utils import Tensor
-from utils.checks.week5_transformer import reference_masked_loss
+from grader.checks.week5_transformer.reference import reference_masked_loss
 
 pytestmark = pytest.mark.grade_cell("masked_loss_tests")
 

@@ -8,7 +8,7 @@ import pytest
 
 from grader.checks.support import array, close, waves
 from utils import no_grad
-from utils.checks.week6_vit import ReferenceViT, vit_state
+from grader.checks.week6_vit.reference import ReferenceViT, vit_state
 
 pytestmark = pytest.mark.grade_cell("vit_tests")
 CLS = "VisionTransformer"

@@ -1,0 +1,54 @@
+"""Reference ViT for week 6's hidden checks (instructor side, never shipped).
+
+The visible check in ``utils/checks/week6_vit.py`` compares with goldens instead
+(``python -m grader goldens``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from utils.backend import asnumpy
+from utils.checks.week6_vit import looped_patches, vit_state
+from utils.nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
+from utils.tensor import Tensor, cat
+
+__all__ = ["ReferenceViT", "vit_state"]
+
+
+class ReferenceViT(Module):
+    """The layout the notebook asks for, used to compute expected outputs from given weights.
+
+    Submodules and parameters: ``patch_embed.proj`` (Linear), ``cls_token`` (1, 1, D),
+    ``pos_embed`` (1, n_patches + 1, D), ``layers`` (ModuleList of pre-norm GELU
+    TransformerEncoderLayer without dropout), ``norm`` (LayerNorm), ``head`` (Linear).
+    """
+
+    def __init__(self, img_size, patch_size, in_channels, num_classes, d_model, num_heads, num_layers, d_ff):
+        super().__init__()
+        self.patch_size = patch_size
+        n_patches = (img_size // patch_size) ** 2
+        self.patch_embed = Module()
+        self.patch_embed.proj = Linear(in_channels * patch_size * patch_size, d_model)
+        self.cls_token = Parameter(np.zeros((1, 1, d_model), dtype=np.float32))
+        self.pos_embed = Parameter(np.zeros((1, n_patches + 1, d_model), dtype=np.float32))
+        self.layers = ModuleList([TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=0.0, activation="gelu",
+                                                          norm_first=True) for _ in range(num_layers)])
+        self.norm = LayerNorm(d_model)
+        self.head = Linear(d_model, num_classes)
+
+    def forward(self, images, pool="cls", use_pos=True, norm_first=True, final_norm=True):
+        patches = Tensor(looped_patches(asnumpy(images), self.patch_size), dtype=self.dtype)  # (N, n, C*p*p)
+        tokens = self.patch_embed.proj(patches)  # (N, n, D)
+        N, _, D = tokens.shape
+        z = cat([self.cls_token.expand(N, 1, D), tokens], axis=1)  # (N, n + 1, D)
+        if use_pos:
+            z = z + self.pos_embed
+        for layer in self.layers:
+            layer.norm_first = norm_first
+            z = layer(z)
+        if final_norm:
+            z = self.norm(z)
+        summary = z[:, 0] if pool == "cls" else z.mean(axis=1)  # (N, D)
+        return self.head(summary)  # (N, num_classes)
+
+
