@@ -99,13 +99,13 @@ def test_feedback_shows_hidden_results_but_never_their_source(pilot_course):
     course, samples, outcomes = pilot_course
     written = generate_feedback(course, PILOT, ["perfect", "partial", "broken-json"])
     assert "not graded" in written["broken-json"]
-    page = feedback_page(course, PILOT, "partial").read_text()
+    page = html.unescape(feedback_page(course, PILOT, "partial").read_text())
     partial_tests = [t for cell in outcomes["partial"]["cells"].values() for t in cell["tests"]]
     assert any(not t["passed"] for t in partial_tests) and any(t["passed"] for t in partial_tests)
     for test in partial_tests:
-        assert html.escape(test["name"]) in page
+        assert test["name"] in page
         if not test["passed"]:
-            assert html.escape(test["message"]) in page
+            assert test["message"] in page
     assert "fail" in page and "pass" in page
     for fingerprint in hidden_check_fingerprints(PILOT):
         assert fingerprint not in page
