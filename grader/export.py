@@ -16,7 +16,7 @@ from .course import Course
 from .gradebook import gradebook_totals
 from .notebook_roles import nbgrader_meta
 
-COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "reason", "seconds"]
+COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "to_hand_grade", "reason", "seconds"]
 
 
 def max_points(course: Course, week: str) -> float:
@@ -28,13 +28,13 @@ def rows(course: Course, week: str | None = None) -> list[dict]:
     """Every recorded submission's row, sorted by week then student."""
     out = []
     for o in status_store.load_all(course, week):
-        score = 0.0
+        score, pending = 0.0, 0.0
         if o.status == status_store.GRADED:
             totals = gradebook_totals(course, o.week, o.student)
-            score = totals[0] if totals else 0.0
+            score, pending = (totals[0], totals[2]) if totals else (0.0, 0.0)
         out.append({
-            "student": o.student, "week": o.week, "status": o.status, "kind": o.kind,
-            "score": round(score, 3), "max_score": max_points(course, o.week), "reason": o.reason, "seconds": o.seconds,
+            "student": o.student, "week": o.week, "status": o.status, "kind": o.kind, "score": round(score, 3),
+            "max_score": max_points(course, o.week), "to_hand_grade": pending, "reason": o.reason, "seconds": o.seconds,
         })
     return sorted(out, key=lambda r: (r["week"], r["student"]))
 
@@ -52,12 +52,13 @@ def format_table(table: list[dict]) -> str:
     """A plain-text table for the terminal."""
     if not table:
         return "(no graded submissions)"
-    header = f"{'student':<22} {'week':<18} {'status':<13} {'score':>11}  reason"
+    header = f"{'student':<20} {'week':<18} {'status':<13} {'score':>7} {'to hand-grade':>13}  reason"
     lines = [header, "-" * len(header)]
     for r in table:
         score = f"{r['score']:g}/{r['max_score']:g}"
+        pending = f"{r['to_hand_grade']:g}" if r["to_hand_grade"] else ""
         reason = (r["kind"] + ": " if r["kind"] else "") + (r["reason"] or "")
-        lines.append(f"{r['student']:<22} {r['week']:<18} {r['status']:<13} {score:>11}  {reason[:90]}")
+        lines.append(f"{r['student']:<20} {r['week']:<18} {r['status']:<13} {score:>7} {pending:>13}  {reason[:80]}")
     graded = sum(r["status"] == status_store.GRADED for r in table)
     lines.append(f"{graded} graded, {len(table) - graded} not gradable")
     return "\n".join(lines)

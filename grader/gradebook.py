@@ -55,8 +55,11 @@ def zero_autograded(course: Course, week: str, student: str) -> None:
         gb.db.commit()
 
 
-def gradebook_totals(course: Course, week: str, student: str) -> tuple[float, float] | None:
-    """``(score, max_score)`` of a submission as nbgrader computes it, or None if absent."""
+def gradebook_totals(course: Course, week: str, student: str) -> tuple[float, float, float] | None:
+    """``(score, max_score, to_hand_grade)`` of a submission as nbgrader computes it, or None if absent.
+
+    ``to_hand_grade`` is the points of cells still waiting for a human in formgrader.
+    """
     from nbgrader.api import MissingEntry
 
     with locked_gradebook(course) as gb:
@@ -64,4 +67,5 @@ def gradebook_totals(course: Course, week: str, student: str) -> tuple[float, fl
             submission = gb.find_submission(week, student)
         except MissingEntry:
             return None
-        return float(submission.score), float(submission.max_score)
+        pending = sum(g.max_score for nb in submission.notebooks for g in nb.grades if g.needs_manual_grade)
+        return float(submission.score), float(submission.max_score), float(pending)

@@ -53,7 +53,7 @@ class SandboxedExecute(Execute):
             nbformat.write(nb, source)
             result = run_notebook(
                 source, executed_path, hide=hide, expose=expose,
-                limits=Limits(wall_seconds=self.wall_seconds), cell_timeout=self.timeout,
+                limits=Limits(wall_seconds=self.wall_seconds, cpu_seconds=self.wall_seconds), cell_timeout=self.timeout,
             )
             if result.status != "ok":
                 last_failure = NotebookNotRun(result.status, result.reason)

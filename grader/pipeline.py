@@ -111,7 +111,7 @@ def grade_submission(root, week: str, student: str) -> dict:
         outcome.status = status_store.GRADED
         outcome.cells = as_plain(scores)
         totals = gradebook_totals(course, week, student)
-        outcome.score, outcome.max_score = totals if totals else (0.0, 0.0)
+        outcome.score, outcome.max_score = totals[:2] if totals else (0.0, 0.0)
         unscored = [f"{gid}: {c.reason}" for gid, c in scores.items() if c.reason]
         outcome.reason = "; ".join(unscored)
     except NotGradable as exc:

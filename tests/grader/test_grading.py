@@ -69,7 +69,7 @@ def test_not_gradable_submissions_are_zero_with_a_reason_in_the_export(pilot_cou
 def test_hostile_code_could_not_touch_the_gradebook_or_the_secrets(pilot_course):
     course, samples, outcomes = pilot_course
     for student in ("writes-gradebook", "reads-solutions", "patches-numpy", "redefines-builtins"):
-        score, max_score = gradebook_totals(course, PILOT, student)
+        score, _, _ = gradebook_totals(course, PILOT, student)
         assert score == 0, f"{student} scored {score}"
     # the perfect student's grade survived everyone else's attempts
     auto, auto_max = autograded_points(course, "perfect")
