@@ -63,10 +63,10 @@ def impostor(source: str, prelude: str = "", body: str = "return None") -> str:
 
 
 def with_answers(nb, answers: dict):
-    """``nb`` with the answer cells named in ``answers`` replaced by new source."""
+    """``nb`` with the answer cells (code or free text) named in ``answers`` replaced by new source."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     for cell in nb.cells:
-        if is_answer_cell(cell) and grade_id(cell) in answers:
+        if nbgrader_meta(cell).get("solution") and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
     return nb
 
@@ -91,7 +91,7 @@ def samples(course: Course, week: str) -> list[Sample]:
     partial = next(iter(mutants(week).values()), None)
 
     def perfect(nb, ctx):
-        return with_answers(nb, ctx["solutions"])
+        return with_answers(nb, {**ctx["solutions"], **ctx["written"]})
 
     def noisy_perfect(nb, ctx):
         noise = "import sys, warnings\nwarnings.warn('a harmless warning')\nprint('debug output', file=sys.stderr)\n"
@@ -169,10 +169,18 @@ def solution_answers(course: Course, week: str) -> dict:
     return {grade_id(c): c.source for c in source.cells if is_answer_cell(c)}
 
 
+def model_answers(course: Course, week: str) -> dict:
+    """``{grade_id: text}`` of the free-response cells' model answers (graded by hand)."""
+    source = nbformat.read(course.solutions / week / course.notebook_name(week), as_version=4)
+    written = {grade_id(c): c.source for c in source.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("solution")}
+    stub = "A sample student's answer, written for the demo class, to be graded by hand."
+    return {gid: text if text.strip() != "YOUR ANSWER HERE" else stub for gid, text in written.items()}
+
+
 def build_class(course: Course, week: str, only=None) -> list[Sample]:
     """Write every sample's submission for ``week``; returns the samples written."""
     release = nbformat.read(course.release / week / course.notebook_name(week), as_version=4)
-    ctx = {"solutions": solution_answers(course, week)}
+    ctx = {"solutions": solution_answers(course, week), "written": model_answers(course, week)}
     written = []
     for sample in samples(course, week):
         if only and sample.student not in only:
