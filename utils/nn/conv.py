@@ -118,9 +118,10 @@ def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation
         g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*L)
         gx = gw = gb = None
         if x.requires_grad:
-            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, Ho, Wo)
-            gpad = col2im(gcols, padded.shape, stride, dilation)  # (N, C, Hp, Wp)
-            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]  # (N, C, H, W)
+            # col2im channel-first, so each kernel offset adds contiguous (Ho, Wo) blocks
+            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 1, 2, 4, 5)  # (C, N, kh, kw, Ho, Wo)
+            gpad = col2im(gcols, (c, n) + padded.shape[2:], stride, dilation)  # (C, N, Hp, Wp)
+            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
         if weight.requires_grad:
             gw = (g2 @ cols.T).reshape(weight.shape)  # (O, C, kh, kw)
         if bias is not None and bias.requires_grad:
