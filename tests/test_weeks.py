@@ -69,6 +69,14 @@ def test_reference_scores_full_marks_and_release_scores_zero(week, tmp_path):
         assert cell["score"] == cell["max_points"] and not cell["reason"], f"reference lost points in {gid}: {cell['reason']} {failed}"
     assert untouched["status"] == "graded", untouched
     assert all(cell["score"] == 0 for cell in untouched["cells"].values()), untouched["cells"]
+    executed = nbformat.read(course.autograded("perfect", week) / course.notebook_name(week), as_version=4)
+    errors = [(i, o.get("ename"), o.get("evalue", "")[:200]) for i, c in enumerate(executed.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"the reference notebook does not run cleanly end to end: {errors}"
+    released = nbformat.read(course.autograded("untouched", week) / course.notebook_name(week), as_version=4)
+    cryptic = [(i, o.get("ename")) for i, c in enumerate(released.cells) if c.cell_type == "code" and not is_answer_cell(c)
+               for o in c.get("outputs", []) if o.get("output_type") == "error" and o.get("ename") not in ("CheckFailed", "ExerciseNotReady")]
+    assert not cryptic, f"cells of the untouched release fail without naming the exercise to finish: {cryptic}"
 
 
 @needs_sandbox

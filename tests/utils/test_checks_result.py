@@ -121,8 +121,12 @@ def test_requires_turns_stub_into_short_error():
     assert "Finish Exercise 3 (AlexNet) first" in message and "`StubNet.forward`" in message
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert info.value._render_traceback_() == message.splitlines()
-    with pytest.raises(ZeroDivisionError):  # other errors pass through untouched
+    with pytest.raises(ExerciseNotReady) as info:  # other errors name the exercise and keep their own words
         with requires("Exercise 3 (AlexNet)"):
-            1 / 0
+            history  # noqa: F821 - an earlier cell never defined it
+    assert "needs Exercise 3 (AlexNet)" in str(info.value) and "NameError: name 'history' is not defined" in str(info.value)
+    with pytest.raises(KeyboardInterrupt):  # interrupting a cell is never disguised
+        with requires("Exercise 3 (AlexNet)"):
+            raise KeyboardInterrupt
     with requires("Exercise 3 (AlexNet)"):
         pass

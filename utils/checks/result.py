@@ -299,7 +299,9 @@ class requires:
 
     ``with requires("Exercise 3 (AlexNet)"): ...`` turns a ``NotImplementedError`` raised
     inside into a short ``ExerciseNotReady`` error naming the exercise (and the stub) to
-    finish first. Other exceptions pass through unchanged.
+    finish first. Any other error inside (a name an earlier cell never defined, an empty
+    training history) becomes an ``ExerciseNotReady`` that names the exercise and keeps the
+    original error's type and message, so a student never meets a bare traceback here.
     """
 
     def __init__(self, exercise: str):
@@ -309,10 +311,14 @@ class requires:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None or not issubclass(exc_type, NotImplementedError) or isinstance(exc, ExerciseNotReady):
+        if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, (ExerciseNotReady, CheckFailed)):
             return False
-        stub = _qualified_stub_name(exc, "")
-        detail = f": `{stub}` is " if stub else ": this cell uses code that is "
-        message = (f"Finish {self.exercise} first{detail}not implemented yet. "
-                   "Fill in its `YOUR CODE HERE` part, run its check, then rerun this cell.")
+        if issubclass(exc_type, NotImplementedError):
+            stub = _qualified_stub_name(exc, "")
+            detail = f": `{stub}` is " if stub else ": this cell uses code that is "
+            message = (f"Finish {self.exercise} first{detail}not implemented yet. "
+                       "Fill in its `YOUR CODE HERE` part, run its check, then rerun this cell.")
+        else:
+            message = (f"This cell needs {self.exercise} and stopped with {exc_type.__name__}: {exc}. "
+                       f"Make {self.exercise} pass its check, rerun the cells above, then rerun this cell.")
         raise ExerciseNotReady(message) from None
