@@ -128,5 +128,8 @@ def test_requires_turns_stub_into_short_error():
     with pytest.raises(KeyboardInterrupt):  # interrupting a cell is never disguised
         with requires("Exercise 3 (AlexNet)"):
             raise KeyboardInterrupt
+    with pytest.raises(MemoryError):  # nor is running out of memory
+        with requires("Exercise 3 (AlexNet)"):
+            raise MemoryError
     with requires("Exercise 3 (AlexNet)"):
         pass

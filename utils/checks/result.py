@@ -302,6 +302,7 @@ class requires:
     finish first. Any other error inside (a name an earlier cell never defined, an empty
     training history) becomes an ``ExerciseNotReady`` that names the exercise and keeps the
     original error's type and message, so a student never meets a bare traceback here.
+    ``MemoryError`` passes through unchanged: running out of memory is never disguised.
     """
 
     def __init__(self, exercise: str):
@@ -311,8 +312,8 @@ class requires:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, (ExerciseNotReady, CheckFailed)):
-            return False
+        if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, (ExerciseNotReady, CheckFailed, MemoryError)):
+            return False  # interrupts, exhausted memory and our own short errors pass through as they are
         if issubclass(exc_type, NotImplementedError):
             stub = _qualified_stub_name(exc, "")
             detail = f": `{stub}` is " if stub else ": this cell uses code that is "
