@@ -244,6 +244,17 @@ def check_close(name: str, received, expected, rtol: float = 1e-5, atol: float =
     return CheckItem(name, False, message)
 
 
+def check_gradients_reach_parameters(module, name: str = "every parameter gets a gradient") -> CheckItem:
+    """After a backward pass: pass when every parameter of ``module`` holds a gradient.
+
+    The message names the first parameters left without one and the usual causes.
+    """
+    missing = [pname for pname, p in module.named_parameters() if p.grad is None]
+    return check_true(name, not missing,
+                      f"no gradient reached {', '.join(missing[:3])}: keep forward in Tensor operations "
+                      "(no .numpy() inside) and use every layer you create")
+
+
 # ---------------------------------------------------------------------- calling student code
 def _callable_name(fn) -> str:
     """``f`` for a function, ``Model.forward`` for a Module instance, ``Class`` for a class."""

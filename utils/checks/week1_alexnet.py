@@ -13,7 +13,7 @@ from ..backend import asnumpy
 from ..nn import Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, count_parameters
 from ..nn.conv import conv2d as _library_conv2d
 from ..tensor import Tensor, no_grad
-from .result import CheckItem, CheckResult, check_close, check_shape, check_true, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 # (label, size, kernel, stride, padding, expected): the AlexNet layers on a 224x224 image first.
 ALEXNET_SIZES = [
@@ -248,9 +248,7 @@ def test_mini_alexnet(MiniAlexNet) -> CheckResult:
     if not item.passed:
         return result
     out.sum().backward()
-    no_grad_params = [name for name, p in model.named_parameters() if p.grad is None]
-    result.add(check_true("every parameter gets a gradient", not no_grad_params,
-                          f"no gradient reached {', '.join(no_grad_params[:3])}: is that layer used in forward, with Tensor operations?"))
+    result.add(check_gradients_reach_parameters(model))
     model.eval()
     with no_grad():
         a, b = model(x), model(x)

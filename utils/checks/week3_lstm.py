@@ -18,7 +18,7 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.recurrent import LSTM, LSTMCell
 from ..tensor import Tensor, no_grad
-from .result import CheckItem, CheckResult, check_close, check_shape, check_true, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
 
@@ -298,10 +298,7 @@ def test_lstm_forward(cls) -> CheckResult:
     if error:
         result.add(error)
         return result
-    missing = [name for name, p in model.named_parameters() if p.grad is None]
-    result.add(check_true("every parameter gets a gradient", not missing,
-                          f"no gradient reached {', '.join(missing)}: keep the computation in Tensor operations "
-                          "(no .numpy() in forward) and use every layer you create"))
+    result.add(check_gradients_reach_parameters(model))
     return result
 
 
