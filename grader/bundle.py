@@ -54,7 +54,7 @@ include = ["utils*"]
 "utils.checks" = ["goldens/*.npz"]
 """
 
-STUDENT_DEPENDENCIES = ("numpy", "scipy", "matplotlib", "tqdm", "scikit-learn", "jupyterlab", "ipykernel")
+STUDENT_DEPENDENCIES = ("numpy", "scipy", "matplotlib", "tqdm", "scikit-learn", "jupyterlab", "ipykernel", "ipywidgets")
 
 
 def student_pyproject() -> str:

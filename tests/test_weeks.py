@@ -7,6 +7,7 @@
   broken reference fails at least one hidden check.
 """
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from grader.course import Course
 from grader.generate import generate
 from grader.hidden import checks_dir, hidden_cells, run_checks
-from grader.notebook_roles import is_answer_cell, grade_id
+from grader.notebook_roles import grade_id
 from grader.parallel import grade_many
 from grader.sample_class import build_class, mutants, solution_answers, with_answers
 from grader.sandbox import sandbox_unavailable_reason
@@ -73,10 +74,17 @@ def test_reference_scores_full_marks_and_release_scores_zero(week, tmp_path):
     errors = [(i, o.get("ename"), o.get("evalue", "")[:200]) for i, c in enumerate(executed.cells) if c.cell_type == "code"
               for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, f"the reference notebook does not run cleanly end to end: {errors}"
+    blank = [i for i, c in enumerate(executed.cells) if c.cell_type == "code"
+             and re.search(r"plt\.show\(\)|display\(\s*(plot_|\w+\.plot\()", c.source)
+             and not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+    assert not blank, f"cells of the reference that draw a plot show no image: {blank}"
     released = nbformat.read(course.autograded("untouched", week) / course.notebook_name(week), as_version=4)
-    cryptic = [(i, o.get("ename")) for i, c in enumerate(released.cells) if c.cell_type == "code" and not is_answer_cell(c)
-               for o in c.get("outputs", []) if o.get("output_type") == "error" and o.get("ename") not in ("CheckFailed", "ExerciseNotReady")]
+    errors = [(i, o.get("ename"), o.get("evalue", "")) for i, c in enumerate(released.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    cryptic = [(i, ename, evalue[:120]) for i, ename, evalue in errors
+               if ename not in ("CheckFailed", "ExerciseNotReady") or not re.search(r"\b(Exercises?|Quiz)\b", evalue)]
     assert not cryptic, f"cells of the untouched release fail without naming the exercise to finish: {cryptic}"
+    assert any(evalue.startswith("Quiz") for _, _, evalue in errors), "the quiz's visible check should say what is left"
 
 
 @needs_sandbox

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from utils.backend import asnumpy
+from utils.checks.quiz import normalise_letter
 
 
 def array(value) -> np.ndarray:
@@ -39,7 +40,7 @@ def quiz_answer(student, question: str) -> str:
     """The student's letter for ``question`` from their ``quiz_answers`` dict, normalised ("(B) " -> "b")."""
     answers = student.get("quiz_answers")
     assert isinstance(answers, dict), 'quiz_answers must be a dictionary such as {"q1": "a", ...}'
-    return str(answers.get(question, "")).strip().lower().strip("()")
+    return normalise_letter(answers.get(question, ""))
 
 
 def add_quiz_checks(namespace: dict, key: dict) -> None:

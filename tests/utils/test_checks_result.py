@@ -133,3 +133,22 @@ def test_requires_turns_stub_into_short_error():
             raise MemoryError
     with requires("Exercise 3 (AlexNet)"):
         pass
+
+
+def test_requires_closes_the_figures_its_failed_cell_opened():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kept = plt.figure()  # opened by an earlier cell: not ours to close
+    with pytest.raises(ExerciseNotReady) as info:
+        with requires("Exercises 2-5 (the layers)"):
+            plt.subplots(1, 2)
+            plt.plot(history["loss"])  # noqa: F821
+    assert plt.get_fignums() == [kept.number]  # no empty axes shown under the error
+    assert "pass their checks" in str(info.value)
+    with requires("Exercise 3 (AlexNet)"):  # a cell that succeeds keeps its figure
+        shown = plt.figure()
+    assert plt.get_fignums() == [kept.number, shown.number]
+    plt.close("all")

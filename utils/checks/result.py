@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,7 +129,8 @@ class CheckResult:
             )
         return (
             f"<div><p style='color:{colour};font-weight:bold'>{html.escape(self.summary())}</p>"
-            "<table><thead><tr><th>check</th><th>result</th><th>message</th></tr></thead>"
+            "<table><thead><tr><th style='text-align:left'>check</th><th style='text-align:left'>result</th>"
+            "<th style='text-align:left'>message</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
 
@@ -318,19 +320,35 @@ class requires:
 
     def __init__(self, exercise: str):
         self.exercise = exercise
+        self._figures_before: set = set()
 
     def __enter__(self):
+        self._figures_before = _open_figures()
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None or not issubclass(exc_type, Exception) or issubclass(exc_type, (ExerciseNotReady, CheckFailed, MemoryError)):
             return False  # interrupts, exhausted memory and our own short errors pass through as they are
+        _close_figures(_open_figures() - self._figures_before)  # no empty axes under the error
+        its = "their checks" if self.exercise.startswith("Exercises") else "its check"
         if issubclass(exc_type, NotImplementedError):
             stub = _qualified_stub_name(exc, "")
             detail = f": `{stub}` is " if stub else ": this cell uses code that is "
             message = (f"Finish {self.exercise} first{detail}not implemented yet. "
-                       "Fill in its `YOUR CODE HERE` part, run its check, then rerun this cell.")
+                       f"Fill in its `YOUR CODE HERE` part, run {its}, then rerun this cell.")
         else:
             message = (f"This cell needs {self.exercise} and stopped with {exc_type.__name__}: {exc}. "
-                       f"Make {self.exercise} pass its check, rerun the cells above, then rerun this cell.")
+                       f"Make {self.exercise} pass {its}, rerun the cells above, then rerun this cell.")
         raise ExerciseNotReady(message) from None
+
+
+def _open_figures() -> set:
+    """Numbers of the open matplotlib figures (none if pyplot was never imported)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return set(pyplot.get_fignums()) if pyplot is not None else set()
+
+
+def _close_figures(numbers) -> None:
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    for number in numbers:
+        pyplot.close(number)
