@@ -26,12 +26,35 @@ FORBIDDEN_SUFFIXES = (".db", ".db-journal", ".sqlite")
 
 STUDENT_README = """# Deep-learning architectures — student bundle
 
-1. Create an environment with Python 3.11 and install the library:
-   `python -m venv .venv && .venv/bin/pip install -e .`
-   (conda: `conda env create -f environment.yml`).
-2. `.venv/bin/jupyter lab course/` and open this week's notebook.
-3. Fill in each `YOUR CODE HERE`, run the check cell under it, then train your model.
-4. Submit the notebook file under its original name.
+Six weekly notebooks (AlexNet, ResNet, LSTM, attention, Transformer, ViT) in `course/`, and
+`utils/`, the small NumPy library your models are built from.
+
+## Set up once
+Python 3.11 or newer:
+
+    python -m venv .venv
+    .venv/bin/pip install -e .          # Windows: .venv\\Scripts\\pip install -e .
+    .venv/bin/jupyter lab course/
+
+With conda instead: `conda env create -f environment.yml`, then `conda activate dl-workbook`.
+With an NVIDIA GPU, `pip install -e ".[gpu]"` adds CuPy; `UTILS_DEVICE=cuda` selects it
+(the first cell of each notebook prints the device in use).
+
+## Working through a week
+- Run the notebook top to bottom first. Cells that need an exercise you have not done stop
+  with a red message naming it ("Finish Exercise 2 (causal_mask) first"): that is expected.
+- Fill in each `YOUR CODE HERE`, then run the check cell under it. A check names what is
+  wrong; it must pass before the training cells further down can work.
+- The grader runs more checks after you submit (other shapes and edge cases), so a passing
+  visible check is necessary, not sufficient.
+- Quiz: replace each `"?"` in `quiz_answers` with a letter; its check only sees that every
+  question has one. Written answers go in the cells that say `YOUR ANSWER HERE`.
+- Each notebook trains its models in about a minute on a laptop CPU. If the kernel gets
+  into a strange state, use Kernel > Restart Kernel and Run All Cells.
+
+## Submitting
+Submit the notebook under its original name (for example `attention.ipynb`). Leave the
+grey read-only cells as they are: the grader restores them from its own copy.
 """
 
 STUDENT_PYPROJECT = """[build-system]

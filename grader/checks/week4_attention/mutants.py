@@ -1,5 +1,5 @@
 """Deliberately broken references for week 4: every hidden check must fail at least one,
-and every mutant must fail at least one check (tests/grader/test_mutants.py)."""
+and every mutant must fail at least one check (tests/test_weeks.py)."""
 
 _SDPA = '''
 def scaled_dot_product_attention(Q, K, V, mask=None):

@@ -43,7 +43,7 @@ MUTANTS = {
         "encoder_layer", ("self.norm1(x + self.dropout(attended))", "self.norm1(self.dropout(attended))"))},
     "enc_mask_ignored": {"encoder_layer": _broken(
         "encoder_layer", ("key_padding_mask=src_mask", "key_padding_mask=None"))},
-    # not a full pre-norm: attention sees the raw x, norm1 is unused, norm2 moves before the feed-forward
+    # half pre-norm: the attention sum is never normalised, norm2 moves before the feed-forward
     "enc_pre_norm": {"encoder_layer": _broken(
         "encoder_layer",
         ("x = self.norm1(x + self.dropout(attended))  # (N, S, E)", "x = x + self.dropout(attended)"),
