@@ -44,7 +44,9 @@ def run_checks(path: Path, cell_timeout: int = 600) -> list[CheckOutcome]:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+                            resources={"metadata": {"path": str(path.parent.resolve())}},
+                            # the kernel's own log (a warning about TCP on loopback) is noise here
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     client.execute()
     outcomes = []
     for cell in nb.cells:

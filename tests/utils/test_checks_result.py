@@ -77,6 +77,10 @@ def test_check_close_reports_errors_index_and_tolerance():
     assert "differs" in check_close("v", np.zeros(3), np.zeros(4)).message
     assert "NaN" in check_close("v", np.array([np.nan, 1.0]), np.array([0.0, 1.0])).message
     assert "return" in check_close("v", None, np.zeros(2)).message
+    near_zero = check_close("v", np.array([1.0, 0.5]), np.array([0.0, 1.0]))  # no 1e+307 from dividing by 0
+    assert "max relative error 0.5 " in near_zero.message
+    assert "relative" not in check_close("v", np.ones(2), np.zeros(2)).message
+    assert "on axes 0, 1 (the right sizes in the wrong order" in check_shape("s", np.zeros((3, 2)), (2, 3)).message
 
 
 def test_run_student_names_the_unfinished_stub():
@@ -94,6 +98,11 @@ def test_run_student_turns_other_errors_into_failed_items():
     value, item = run_student("reshape", buggy, np.zeros(3))
     assert value is None and not item.passed
     assert "ValueError" in item.message and "cannot reshape" in item.message and "buggy" in item.message
+    def calls_numpy(x):
+        return np.einsum("ij,jk->ik", x, x)
+
+    _, item = run_student("einsum", calls_numpy, np.zeros((2, 3)))
+    assert item.message.endswith("calls_numpy`)")  # the student's function, not NumPy's internals
     value, item = run_student("fine", lambda x: x + 1, 1)
     assert value == 2 and item is None
 
@@ -152,3 +161,20 @@ def test_requires_closes_the_figures_its_failed_cell_opened():
         shown = plt.figure()
     assert plt.get_fignums() == [kept.number, shown.number]
     plt.close("all")
+
+
+def test_gradient_check_fails_cleanly_on_a_detached_output():
+    from utils import Tensor
+    from utils.checks.result import check_gradients_reach_parameters
+    from utils.nn import Linear
+
+    layer = Linear(3, 2)
+    x = Tensor(np.ones((4, 3)))
+    assert check_gradients_reach_parameters(layer, layer(x)).passed
+    detached = Tensor(layer(x).numpy())  # what `Tensor(out.numpy())` inside forward does
+    item = check_gradients_reach_parameters(layer, detached)
+    assert not item.passed and "does not require grad" in item.message
+    unused = Linear(3, 2)
+    layer.extra = unused
+    item = check_gradients_reach_parameters(layer, layer(x))
+    assert not item.passed and "extra.weight" in item.message

@@ -20,6 +20,7 @@ import numpy as np
 from ..backend import asnumpy
 
 _UTILS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple(os.path.abspath(d) + os.sep for d in {_UTILS_DIR, sys.prefix, sys.base_prefix, sys.exec_prefix})
 
 
 # ---------------------------------------------------------------------- exceptions
@@ -207,7 +208,7 @@ def check_shape(name: str, received, expected_shape) -> CheckItem:
         message = f"shape {shape} has {len(shape)} axes, expected {len(expected_shape)} axes {expected_shape}"
     else:
         axes = [i for i, (e, s) in enumerate(zip(expected_shape, shape)) if e is not None and e != s]
-        message = f"shape {shape} differs from the expected {expected_shape} on axis{'es' if len(axes) > 1 else ''} {', '.join(map(str, axes))}"
+        message = f"shape {shape} differs from the expected {expected_shape} on {'axes' if len(axes) > 1 else 'axis'} {', '.join(map(str, axes))}"
         if sorted(shape) == sorted(n for n in expected_shape if n is not None) and None not in expected_shape:
             message += " (the right sizes in the wrong order: a swapped or transposed axis?)"
     return CheckItem(name, False, message, expected=expected_shape, received=shape)
@@ -216,8 +217,9 @@ def check_shape(name: str, received, expected_shape) -> CheckItem:
 def check_close(name: str, received, expected, rtol: float = 1e-5, atol: float = 1e-6) -> CheckItem:
     """Compare values elementwise: pass when ``|received - expected| <= atol + rtol * |expected|``.
 
-    The message reports the maximum absolute and relative errors, the first index that
-    differs with both values there, and the tolerance they should be below.
+    The message reports the maximum absolute and relative errors (relative only where the
+    expected value is not about 0), the index of the largest difference with both values
+    there, and the tolerance they should be below.
     """
     if received is None:
         return CheckItem(name, False, "received None: did the function forget to `return` its result?")
@@ -235,26 +237,40 @@ def check_close(name: str, received, expected, rtol: float = 1e-5, atol: float =
                          f"received {got[first]!r}, expected {want[first]:.6g}")
     abs_err = np.abs(got - want)
     abs_err = np.where(np.isfinite(want), abs_err, np.where(got == want, 0.0, np.inf))
-    rel_err = abs_err / np.maximum(np.abs(want), np.finfo(np.float64).tiny)
     bad = abs_err > atol + rtol * np.abs(want)
-    errors = f"max abs error {abs_err.max():.3g}, max relative error {np.nanmax(np.where(abs_err == 0, 0, rel_err)):.3g} ({tolerance})"
+    nonzero = np.abs(want) > atol  # a relative error means little where the expected value is about 0
+    rel_err = np.where(nonzero & (abs_err > 0), abs_err / np.where(nonzero, np.abs(want), 1.0), 0.0)
+    relative = f", max relative error {rel_err.max():.3g}" if nonzero.any() else ""
+    errors = f"max abs error {abs_err.max():.3g}{relative} ({tolerance})"
     if not bad.any():
         return CheckItem(name, True, errors)
-    first = tuple(int(i) for i in np.argwhere(bad)[0])
-    where = f"index {first}" if first else "the value"
-    message = f"{errors}; first difference at {where}: received {got[first]:.6g}, expected {want[first]:.6g}"
+    worst = np.unravel_index(int(np.argmax(np.where(bad, abs_err, -1.0))), abs_err.shape)
+    worst = tuple(int(i) for i in worst)
+    where = f"index {worst}" if worst else "the value"
+    message = f"{errors}; largest difference at {where}: received {got[worst]:.6g}, expected {want[worst]:.6g}"
     return CheckItem(name, False, message)
 
 
-def check_gradients_reach_parameters(module, name: str = "every parameter gets a gradient") -> CheckItem:
-    """After a backward pass: pass when every parameter of ``module`` holds a gradient.
+def check_gradients_reach_parameters(module, output, name: str = "every parameter gets a gradient") -> CheckItem:
+    """Backpropagate ``output.sum()``; pass when every parameter of ``module`` then holds a gradient.
 
-    The message names the first parameters left without one and the usual causes.
+    Args:
+        module: the student's model, its gradients zeroed by this check.
+        output: a Tensor the model produced in training mode, any shape.
+
+    The message names the first parameters left without a gradient and the usual causes;
+    an output cut off from the graph, or a backward that raises, fails with a message too.
     """
+    hint = "keep forward in Tensor operations (no .numpy() or new Tensor(...) inside)"
+    if not getattr(output, "requires_grad", False):
+        return CheckItem(name, False, f"the output does not require grad, so no gradient can reach the parameters: {hint}")
+    module.zero_grad()
+    try:
+        output.sum().backward()
+    except Exception as exc:  # a student's bug must become a failed item, never a crash
+        return CheckItem(name, False, f"backward raised {type(exc).__name__}: {exc}")
     missing = [pname for pname, p in module.named_parameters() if p.grad is None]
-    return check_true(name, not missing,
-                      f"no gradient reached {', '.join(missing[:3])}: keep forward in Tensor operations "
-                      "(no .numpy() inside) and use every layer you create")
+    return check_true(name, not missing, f"no gradient reached {', '.join(missing[:3])}: {hint} and use every layer you create")
 
 
 # ---------------------------------------------------------------------- calling student code
@@ -268,12 +284,13 @@ def _callable_name(fn) -> str:
 
 
 def _qualified_stub_name(exc: BaseException, fallback: str) -> str:
-    """The function whose body raised ``exc``: the innermost frame outside ``utils``,
-    with its class prefix (``AlexNet.forward``)."""
+    """The student's function whose body raised ``exc``: the innermost frame that is neither
+    ``utils`` nor an installed library (NumPy, the standard library), with its class prefix
+    (``AlexNet.forward``)."""
     tb, found = exc.__traceback__, None
     while tb is not None:
         code = tb.tb_frame.f_code
-        if not os.path.abspath(code.co_filename).startswith(_UTILS_DIR + os.sep):
+        if not os.path.abspath(code.co_filename).startswith(_LIBRARY_DIRS):
             found = getattr(code, "co_qualname", code.co_name)
         tb = tb.tb_next
     return found or fallback

@@ -465,6 +465,10 @@ def test_masked_cross_entropy(fn) -> CheckResult:
         elif np.allclose(got, want * real / (N * T), atol=1e-4):
             item.message = "likely cause: padding was zeroed but the mean still divides by every position. " + item.message
     result.add(item)
+    if not raw.requires_grad:
+        result.add(CheckItem("gradient reaches the logits", False, "the loss does not require grad, so backward cannot reach "
+                             "the logits: build it from Tensor operations (no .numpy() round trip)"))
+        return result
     _, error = run_student("backward", raw.backward)
     if error:
         result.add(error)
