@@ -20,6 +20,14 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    from .collect import collect, report
+
+    result = collect(_course(args), args.week, Path(args.download))
+    print(report(result))
+    return 0 if result.ok else 1
+
+
 def cmd_autograde(args) -> int:
     from .export import format_table, rows
     from .parallel import grade_many
@@ -96,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="release solutions/<week> as course/<week> (all weeks by default)")
     p.add_argument("weeks", nargs="*")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("collect", help="copy an LMS download (folder or .zip; Canvas, Moodle, a folder per student) "
+                       "into submitted/<student>/<week>/; exit 1 if anything needs a look")
+    p.add_argument("week")
+    p.add_argument("download", help="the downloaded folder or .zip file")
+    p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("autograde", help="grade submitted/<student>/<week>/ in parallel")
     p.add_argument("week")
