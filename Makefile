@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test: setup            ## the whole test suite (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=10
 
-demo: setup            ## release a week, grade a small class of sample submissions, print the grades
+demo: setup            ## release every week, grade a sample class of submissions, print the grades
 	$(PY) -m grader demo
 
 lab: setup             ## students: open the course in JupyterLab
