@@ -73,7 +73,7 @@ def plot_history(history):
     """
     data = history.as_dict() if hasattr(history, "as_dict") else dict(history)
     metric_name = getattr(history, "metric_name", "metric")
-    has_metric = any(data.get(k) for k in ("train_metric", "val_metric"))
+    has_metric = any(v is not None for k in ("train_metric", "val_metric") for v in data.get(k) or [])  # fit(metric=None) stores Nones
     fig, axes = _new_figure(1, 2 if has_metric else 1, figsize=(10 if has_metric else 5, 3.5))
     panels = [("loss", axes[0, 0])] + ([("metric", axes[0, 1])] if has_metric else [])
     for what, ax in panels:

@@ -26,6 +26,9 @@ def test_plot_history_from_history_and_dict():
     assert isinstance(h.plot(), Figure)
     only_loss = plots.plot_history({"train_loss": [1.0, 0.5], "val_loss": [None, None]})
     assert len(only_loss.axes) == 1
+    no_metric = History(train_loss=[1.0, 0.5], train_metric=[None, None], val_loss=[1.1, 0.7], val_metric=[None, None],
+                        lr=[0.1, 0.1], seconds=[1.0, 1.0], metric_name="metric")  # what fit(metric=None) records
+    assert len(plots.plot_history(no_metric).axes) == 1  # no empty metric panel
 
 
 def test_plot_attention_with_labels_and_colorbar():
