@@ -3,7 +3,8 @@
 1. copy ``solutions/`` into a demo course root and release it (``generate``);
 2. submit a sample class (``grader.sample_class``): every sample for the spotlight
    week, and the reference, the untouched stub, a partial answer and two hostile
-   notebooks for every other week;
+   notebooks for every other week; the spotlight week arrives as an LMS would hand it
+   over (a Canvas-style zip) and goes in through ``grader collect``;
 3. autograde everything in parallel, print the grade table with statuses;
 4. write feedback HTML and ``grades.csv``, and print the time per notebook.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
+from .collect import collect, report
 from .course import Course
 from .export import format_table, rows, write_csv
 from .feedback import generate_feedback
@@ -38,6 +41,20 @@ def prepare(directory: Path) -> Course:
     return Course.at(directory)
 
 
+def as_canvas_download(course: Course, week: str, students: list[str], archive: Path) -> Path:
+    """Move ``students``' submissions of ``week`` into a zip named the way Canvas names a
+    download (``<login>_<user id>_<submission id>_<file>``; the first student resubmitted, so
+    Canvas added ``-1`` to the file name). Returns ``archive``."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for number, student in enumerate(students):
+            folder = course.submitted(student, week)
+            for path in sorted(folder.glob("*")):
+                name = path.name.replace(".ipynb", "-1.ipynb") if number == 0 else path.name
+                zf.write(path, f"{student}_{1000 + number}_{5000 + number}_{name}")
+            shutil.rmtree(folder)
+    return archive
+
+
 DEMO_CELL_TIMEOUT = "60"  # the references' cells need well under this; hostile loops end sooner than at 120 s
 
 
@@ -54,6 +71,9 @@ def run_demo(directory: Path, workers: int = 2) -> int:
         only = None if week == SPOTLIGHT else OTHER_WEEKS_SAMPLES
         plan[week] = [s.student for s in build_class(course, week, only=only)]
         print(f"   {week}: {len(plan[week])} submissions")
+    download = as_canvas_download(course, SPOTLIGHT, plan[SPOTLIGHT], course.root / f"{SPOTLIGHT}-canvas.zip")
+    print(f"   {SPOTLIGHT} came as an LMS download; python -m grader collect {SPOTLIGHT} {download.name}:")
+    print("   " + report(collect(course, SPOTLIGHT, download)).replace("\n", "\n   "))
     total = sum(len(v) for v in plan.values())
 
     print(f"3. Autograding {total} notebooks with {workers} workers ({os.environ['GRADER_CELL_TIMEOUT']} s per cell)")
