@@ -55,6 +55,9 @@ EXPECTED = {  # mutant -> (checked cell, words the failure message must contain)
     "dec_weights_not_kept": ("decoder_layer", "cross_attn_weights"),
     "dec_cross_on_self": ("decoder_layer", "raised ValueError"),
     "tf_no_positions": ("transformer", "output matches"),
+    "tf_greedy_first_position": ("transformer", "argmax of the LAST position"),
+    "tf_greedy_no_src_mask": ("transformer", "decoded tokens differ"),
+    "tf_greedy_one_extra": ("transformer", "L <= max_len"),
     "loss_counts_padding": ("masked_loss", "padding positions were counted"),
     "loss_detached": ("masked_loss", "does not require grad"),
 }
