@@ -5,9 +5,9 @@ import pytest
 
 from grader.checks.support import array, close, waves
 from grader.checks.week5_transformer.reference import ReferenceTransformer
-from utils.checks.week5_transformer import causal_mask
+from utils.checks.week5_transformer import causal_mask, random_parameters
 
-from grader.checks.week5_transformer.common import assert_param_grads, float64_reference, output_of, randomise, run_both
+from grader.checks.week5_transformer.common import assert_param_grads, float64_reference, output_of, run_both
 
 pytestmark = pytest.mark.grade_cell("transformer_tests")
 CONFIG = dict(src_vocab=9, tgt_vocab=6, d_model=12, num_heads=3, num_layers=1, d_ff=10, max_len=20)
@@ -57,7 +57,7 @@ def decoded_prefix_matches(got, want, end_token):
 @pytest.mark.points(1)
 def test_greedy_decode(student):
     """greedy_decode: batch of three, tokens after the start token, at most max_len of them, argmax at each step"""
-    ref = randomise(reference(), seed=1)
+    ref = random_parameters(reference(), seed=2)  # decodes varied rows, one stopping at the end token
     src = np.array([[3, 8, 1, 4], [7, 7, 2, 5], [1, 2, 3, 4]])
     res = student.module("Transformer", CONFIG, [src, 0, 4, 5], state={k: np.asarray(v) for k, v in ref.state_dict().items()},
                          dtype="float64", method="greedy_decode")
@@ -70,7 +70,7 @@ def test_greedy_decode(student):
 @pytest.mark.points(1)
 def test_greedy_decode_src_mask_and_length_one(student):
     """greedy_decode: a source padding mask is used, and max_len=1 gives one token per row"""
-    ref = randomise(reference(), seed=3)
+    ref = random_parameters(reference(), seed=8)  # one row stops at once, the other varies
     src = np.array([[3, 8, 0, 0, 0], [5, 1, 2, 6, 4]])
     src_mask = src != 0
     state = {k: np.asarray(v) for k, v in ref.state_dict().items()}
