@@ -214,3 +214,18 @@ def test_cli_one_line_errors(course, tmp_path, capsys, week, download, message):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (course.root / "submitted").exists()
+
+
+def test_the_demos_canvas_download_collects_back_byte_for_byte(course, tmp_path):
+    from grader.demo import as_canvas_download
+
+    files = {"ada": {"attention.ipynb": GOOD}, "alan": {"attention.ipynb": BROKEN}, "don": {"mine.ipynb": b"don"}}
+    for student, named in files.items():
+        write_tree(course.submitted(student, WEEK), named)
+    archive = as_canvas_download(course, WEEK, list(files), tmp_path / "canvas.zip")
+    assert all(submitted(course, s) is None for s in files)  # moved into the zip
+    assert sorted(zipfile.ZipFile(archive).namelist()) == [
+        "ada_1000_5000_attention-1.ipynb", "alan_1001_5001_attention.ipynb", "don_1002_5002_mine.ipynb"]
+    result = collect(course, WEEK, archive)
+    assert {s: submitted(course, s) for s in files} == files
+    assert problems(result) == [(RENAMED, "don")]
