@@ -37,6 +37,7 @@ def prepare(directory: Path) -> Course:
             raise SystemExit(f"{directory} exists and is not a demo folder; choose another --dir")
         shutil.rmtree(directory)
     shutil.copytree(REPO / "solutions", directory / "solutions")
+    shutil.copy(REPO / "nbgrader_config.py", directory)  # formgrader and plain nbgrader see the same course
     (directory / MARKER).write_text("made by `python -m grader demo`; safe to delete\n")
     return Course.at(directory)
 
@@ -97,4 +98,6 @@ def run_demo(directory: Path, workers: int = 2) -> int:
     print(f"Grading took {grading:.0f} s for {total} notebooks: {per_notebook:.1f} s per notebook with {workers} workers "
           f"({60 / per_notebook:.1f} notebooks per minute); a graded notebook took {sum(graded_seconds) / max(len(graded_seconds), 1):.1f} s "
           f"on its own. Whole demo: {time.monotonic() - started:.0f} s.")
+    print(f"Hand-grade the written answers: cd {course.root} && {REPO / '.venv' / 'bin' / 'jupyter'} lab, "
+          "then Nbgrader > Formgrader > Manual Grading.")
     return 0
