@@ -8,6 +8,7 @@ the wall limit, so nothing nbgrader or the jail leaves behind can outlive a subm
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ def autograde(root: Path, week: str, student: str) -> dict:
     from .course import Course
 
     course = Course.at(root)
+    os.environ[nbgrader_ext.PIPELINE_ENV] = "1"  # this process is the pipeline's: SandboxedExecute may run
     result = course.api().autograde(week, student, force=True, create=True)
     failure = nbgrader_ext.last_failure
     if failure is not None:

@@ -9,6 +9,7 @@ result: their real scores come from the hidden checks, never from the kernel.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -34,6 +35,20 @@ class NotebookNotRun(Exception):
 # The last failure seen in this process, for the pipeline to report (nbgrader swallows exceptions).
 last_failure: NotebookNotRun | None = None
 
+# Set by ``grader.autograde_step``: only the grader's pipeline may execute a submission.
+PIPELINE_ENV = "GRADER_PIPELINE"
+
+
+class PlainAutogradeRefused(RuntimeError):
+    """``nbgrader autograde`` (or formgrader's Autograde button) was run outside the grader."""
+
+
+PLAIN_AUTOGRADE_MESSAGE = (
+    "this course is autograded with `python -m grader autograde <week> [--student ID]`: plain nbgrader "
+    "(formgrader's Autograde button included) cannot run the hidden checks and would score them 0, "
+    "so it is refused. The scores in the gradebook stay as they were, but nbgrader has removed this "
+    "student's autograded copy: rerun `python -m grader autograde <week> --student ID` to restore it")
+
 PLACEHOLDER_OUTPUT = {"output_type": "execute_result", "execution_count": None, "metadata": {}, "data": {"text/plain": "0.0"}}
 
 
@@ -45,6 +60,9 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: dict):
         global last_failure
         from .sandbox import Limits, run_notebook
+
+        if os.environ.get(PIPELINE_ENV) != "1":
+            raise PlainAutogradeRefused(PLAIN_AUTOGRADE_MESSAGE)
 
         course_root = Path(self.config.CourseDirectory.root or ".").resolve()
         hide, expose = jail_paths(course_root)

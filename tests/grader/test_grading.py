@@ -2,15 +2,21 @@
 hidden checks in their own process, a real SQLite gradebook."""
 import csv
 import html
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 
 import nbformat
 import pytest
+from course_helpers import ROOT
 
 from grader import status as status_store
 from grader.export import rows, write_csv
 from grader.gradebook import gradebook_totals, locked_gradebook
 from grader.hidden import hidden_cells
+from grader.nbgrader_ext import PIPELINE_ENV
 from grader.parallel import grade_many
 from grader.sample_class import FULL, PARTIAL, ZERO
 
@@ -82,6 +88,22 @@ def test_hostile_code_could_not_touch_the_gradebook_or_the_secrets(pilot_course)
 def _points(course):
     source = nbformat.read(course.solutions / PILOT / course.notebook_name(PILOT), as_version=4)
     return hidden_cells(source).values()
+
+
+def test_plain_nbgrader_autograde_is_refused_and_keeps_the_scores(pilot_course):
+    """Formgrader's Autograde button runs plain nbgrader, which would score every hidden check 0."""
+    course, _, outcomes = pilot_course
+    shutil.copy(ROOT / "nbgrader_config.py", course.root)  # as in a real course root
+    before = {r["student"]: r["score"] for r in rows(course, PILOT)}["partial"]
+    assert before > 0
+    env = {k: v for k, v in os.environ.items() if k != PIPELINE_ENV}
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", PILOT, "--student", "partial", "--force"],
+                         cwd=course.root, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "python -m grader autograde" in run.stdout + run.stderr
+    assert {r["student"]: r["score"] for r in rows(course, PILOT)}["partial"] == before
+    again = grade_many(course, PILOT, ["partial"], workers=1, progress=False)[0]  # restores nbgrader's autograded copy
+    assert again["score"] == outcomes["partial"]["score"]
+    assert (course.autograded("partial", PILOT) / course.notebook_name(PILOT)).exists()
 
 
 def test_regrading_one_student_is_idempotent(pilot_course):
