@@ -27,7 +27,7 @@ class AlexNet(Module):
         self.features = Sequential(
             Conv2d(3, 96, 11, stride=4, padding=2), ReLU(), {pool},
             Conv2d(96, 256, 5, padding=2), ReLU(), {pool},
-            Conv2d(256, 384, 3, padding=1), {relu3},
+            Conv2d(256, 384, 3, padding=1), ReLU(),
             Conv2d(384, 384, 3, padding=1), ReLU(),
             Conv2d(384, 256, 3, padding=1), ReLU(), {pool},
         )
@@ -68,8 +68,8 @@ def _conv_naive(dtype="x.dtype", row="i * stride", col="j * stride", weight="wei
     return _CONV_NAIVE.format(dtype=dtype, row=row, col=col, weight=weight, bias=bias)
 
 
-def _alexnet(pool="MaxPool2d(3, 2)", relu3="ReLU()", p="0.5", classes="num_classes", forward="self.classifier(self.features(x))"):
-    return _ALEXNET.format(pool=pool, relu3=relu3, p=p, classes=classes, forward=forward)
+def _alexnet(pool="MaxPool2d(3, 2)", p="0.5", classes="num_classes", forward="self.classifier(self.features(x))"):
+    return _ALEXNET.format(pool=pool, p=p, classes=classes, forward=forward)
 
 
 def _mini(classes="num_classes", forward="self.classifier(self.features(x))"):
@@ -87,6 +87,8 @@ MUTANTS = {
     "alexnet_fixed_classes": {"alexnet": _alexnet(classes="10")},
     "alexnet_float32_output": {"alexnet": _alexnet(forward="Tensor(self.classifier(self.features(x)).numpy().astype(np.float32))")},
     "alexnet_no_dropout": {"alexnet": _alexnet(p="0.0")},
+    "alexnet_pools_2x2": {"alexnet": _alexnet(pool="MaxPool2d(2, 2)")},  # the same shapes, but AlexNet's pools overlap
+    "alexnet_no_third_relu": {"alexnet": _alexnet().replace("padding=1), ReLU(),\n            Conv2d(384, 384", "padding=1),\n            Conv2d(384, 384")},
     "mini_fixed_classes": {"mini_alexnet": _mini(classes="10")},
     "mini_detached": {"mini_alexnet": _mini(forward="Tensor(self.classifier(self.features(x)).numpy(), dtype=x.dtype)")},
     "quiz_wrong": {"quiz": 'quiz_answers = {"q1": "a", "q2": "b", "q3": "b", "q4": "a"}\n'},

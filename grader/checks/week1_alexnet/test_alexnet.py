@@ -1,9 +1,12 @@
 """Hidden checks for Exercise 3, ``AlexNet`` (3 points).
 
 The visible check builds AlexNet(10) and inspects its layers and settings; these build it with
-other class counts, run batch size 1 and float64, and check that dropout is active in training
-mode. (A value-by-value comparison would need AlexNet's 58 million weights sent out of the sandbox.)
+other class counts, read its layers back (from the model's printout), run batch size 1 and
+float64, and check that dropout is active in training mode. (A value-by-value comparison would
+need AlexNet's 58 million weights sent out of the sandbox.)
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -23,6 +26,19 @@ def reference_shapes(num_classes):
     return shapes
 
 
+# A printed layer that computes something: "(3): Conv2d(96, 256, kernel_size=(5, 5), ...)".
+LAYER_LINE = re.compile(r"^\s*\(\w+\): ((?:Conv2d|MaxPool2d|ReLU|Linear|Dropout)\(.*\))$")
+
+
+def reference_layers(num_classes):
+    """How ``utils`` prints each of AlexNet's computing layers, in order (Flatten left out)."""
+    conv = [f"Conv2d({i}, {o}, kernel_size=({k}, {k}), stride=({s}, {s}), padding=({p}, {p}))" for i, o, k, s, p in CONVS]
+    relu, pool, drop = "ReLU()", "MaxPool2d(kernel_size=3, stride=2, padding=0)", "Dropout(p=0.5)"
+    lin = [f"Linear(in_features={i}, out_features={o}, bias=True)" for i, o in ((9216, 4096), (4096, 4096), (4096, num_classes))]
+    return [conv[0], relu, pool, conv[1], relu, pool, conv[2], relu, conv[3], relu, conv[4], relu, pool,
+            lin[0], relu, drop, lin[1], relu, drop, lin[2]]
+
+
 def images(n, seed_phase=0.0):
     """(n, 3, 224, 224) smooth, deterministic images in [0, 1]."""
     yy, xx = np.meshgrid(np.linspace(0, 1, 224), np.linspace(0, 1, 224), indexing="ij")
@@ -32,7 +48,15 @@ def images(n, seed_phase=0.0):
 
 @pytest.mark.points(1)
 def test_other_classes_batch_one(student):
-    """Other shapes: AlexNet(num_classes=7) maps one image to (1, 7) and has AlexNet's parameter shapes"""
+    """Architecture: AlexNet(num_classes=7) has AlexNet's layers in order with their settings and its parameter
+    shapes, and maps one image to (1, 7)"""
+    printed = student.module(CLASS, {"num_classes": 7}, [], method="__repr__").outputs
+    assert isinstance(printed, str), "printing the model did not give its layers"
+    layers = [m.group(1) for line in printed.splitlines() if (m := LAYER_LINE.match(line))]
+    expected = reference_layers(7)
+    wrong = next((k for k, (a, b) in enumerate(zip(layers, expected)) if a != b), None)
+    assert wrong is None, f"layer {wrong + 1 if wrong is not None else 0}, {layers[wrong] if wrong is not None else ''}, differs from AlexNet's (its type or settings)"
+    assert len(layers) == len(expected), f"the model has {len(layers)} computing layers (convolutions, ReLUs, pools, Linears, dropouts); AlexNet has {len(expected)}"
     result = student.module(CLASS, {"num_classes": 7}, [images(1)])
     out = array(result.outputs)
     assert out.shape == (1, 7), "AlexNet(num_classes=7) should map (1, 3, 224, 224) to (1, 7)"
