@@ -1,16 +1,26 @@
 """Executes one notebook with nbclient; runs INSIDE the jail (nbclient and its kernel both).
 
-Usage: ``python _nbrunner.py IN_NOTEBOOK OUT_DIR CELL_TIMEOUT``. Writes ``OUT_DIR/executed.ipynb``
-(cell errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does
-not stop the rest). Outputs are capped at OUTPUT_CAP characters each, so a cell that prints
-megabytes still leaves a notebook small enough to write and grade. and ``OUT_DIR/status.json``: ``{"status", "reason", "cell_errors"}`` with
-status ``ok``, ``timed_out`` (a cell ran past CELL_TIMEOUT; later cells were not run),
-``kernel_died``, ``out_of_memory`` (a cell raised MemoryError) or ``error``.
-The kernel is this same interpreter (``sys.executable -m ipykernel_launcher``).
+Usage: ``python _nbrunner.py IN_NOTEBOOK CELL_TIMEOUT REPORT_FD``. Writes one JSON document,
+``{"status", "reason", "cell_errors", "notebook"}``, on REPORT_FD: the executed notebook (cell
+errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does not
+stop the rest; outputs capped at OUTPUT_CAP characters each, so a cell that prints megabytes
+still leaves a notebook small enough to grade) and a status: ``ok``, ``timed_out`` (a cell ran
+past CELL_TIMEOUT; later cells were not run), ``kernel_died``, ``out_of_memory`` (a cell raised
+MemoryError) or ``error``.
+
+The report is out of the student's reach: this process makes itself non-dumpable before the
+kernel starts (so the kernel, the same uid, can neither open ``/proc/PID/fd`` here nor trace
+it), and the kernel does not inherit REPORT_FD. The kernel can at most kill this process, and
+then no report arrives. The kernel is this same interpreter (``sys.executable -m ipykernel_launcher``).
 """
+import ctypes
 import json
 import os
 import sys
+
+PR_SET_DUMPABLE = 4
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+    raise SystemExit("prctl(PR_SET_DUMPABLE, 0) refused: the report would be within the student's reach")
 
 sys.modules.setdefault("rfc3987_syntax", None)  # a slow optional jsonschema import; see grader/__init__.py
 
@@ -67,7 +77,9 @@ def cell_errors(nb) -> list:
 
 
 def main():
-    in_path, out_dir, cell_timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    in_path, cell_timeout, report_fd = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    os.set_inheritable(report_fd, False)
+    report = os.fdopen(report_fd, "w", encoding="utf-8")
     install_kernelspec()
     nb = nbformat.read(in_path, as_version=4)
     current = {"index": None}
@@ -91,9 +103,8 @@ def main():
     if status == "ok" and memory:
         status, reason = "out_of_memory", f"cell {memory[0]['cell']} raised MemoryError"
     cap_outputs(nb)
-    nbformat.write(nb, os.path.join(out_dir, "executed.ipynb"))
-    with open(os.path.join(out_dir, "status.json"), "w") as fh:
-        json.dump({"status": status, "reason": reason, "cell_errors": errors}, fh)
+    json.dump({"status": status, "reason": reason, "cell_errors": errors, "notebook": nbformat.writes(nb)}, report)
+    report.close()
 
 
 if __name__ == "__main__":

@@ -222,8 +222,7 @@ class StudentSession:
             workspace.add_file("_grader_codec.py", (HERE / "codec.py").read_bytes())
             workspace.add_file("program.json", self._program)
             workspace.add_dir("requests")
-            workspace.add_dir("replies", writable=True)
-            argv = [sys.executable, "-B", str(workspace.base / "_grader_worker.py"), str(workspace.base)]
+            argv = [sys.executable, "-B", f"{workspace.inside}/_grader_worker.py", str(workspace.inside)]
             process = JailedProcess(workspace, argv, hide=self.hide, expose=self.expose, limits=self.limits,
                                     python_path=self.python_path, interactive=True)
         except BaseException:
@@ -272,10 +271,17 @@ class StudentSession:
             if line == b"":  # EOF: the worker is gone
                 result = self._finish(worker)
                 raise StudentCrashed(f"the student's process died during {what}: {result.describe()}", result.stderr[-2000:])
-            if line.strip() == f"reply {request_id}".encode():
+            parts = line.split()
+            if len(parts) == 3 and parts[:2] == [b"reply", request_id.encode()] and parts[2].isdigit():
                 break  # other lines can only be forgeries by the student's own code: ignore them
+        size = int(parts[2])
         try:
-            reply = codec.read_file(worker.workspace.base / "replies" / f"{request_id}.npz")
+            if size > codec.MAX_BYTES:
+                raise codec.CodecError(f"it is larger than {codec.MAX_BYTES} bytes")
+            payload = self._read_exact(worker, size, deadline)
+            if payload is None:
+                raise codec.CodecError("it did not arrive in time")
+            reply = codec.decode(payload)
             ok = bool(reply["ok"])
         except (codec.CodecError, KeyError, TypeError) as exc:
             self._retire()
@@ -295,6 +301,22 @@ class StudentSession:
             self._last_output = worker.process.stderr.text()
             worker.workspace.cleanup()
         return result
+
+    @staticmethod
+    def _read_exact(worker: _Worker, size: int, deadline: float) -> bytes | None:
+        """The next ``size`` bytes of the protocol channel; None at EOF or when ``deadline`` passes."""
+        fd = worker.process.popen.stdout.fileno()
+        while len(worker.buffer) < size:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, max(1 << 16, min(size - len(worker.buffer), 1 << 24)))
+            if not chunk:
+                return None
+            worker.buffer += chunk
+        payload = bytes(worker.buffer[:size])
+        del worker.buffer[:size]
+        return payload
 
     @staticmethod
     def _read_line(worker: _Worker, deadline: float) -> bytes | None:

@@ -3,10 +3,11 @@
 Usage: ``python worker.py BASE``. ``BASE/program.json`` holds the student program (a list of
 Python source chunks, e.g. notebook cells). The worker executes it in a fresh globals dict,
 then serves requests one at a time. Each request is a line ``request ID`` on stdin naming
-``BASE/requests/ID.npz``; the answer goes to ``BASE/replies/ID.npz`` and the line ``reply ID``
-goes to the protocol channel: the original stdout, dup'ed to a private fd before fd 1 is
-pointed at stderr and fd 0 at /dev/null. So prints cannot corrupt the protocol (and a forged
-reply only forges the student's own answer, which the trusted side judges anyway).
+``BASE/requests/ID.npz`` (read-only here: the trusted side writes it). The answer goes back on
+the protocol channel as a line ``reply ID NBYTES`` followed by NBYTES of ``codec`` payload; the
+channel is the original stdout, dup'ed to a private fd before fd 1 is pointed at stderr and
+fd 0 at /dev/null. So prints cannot corrupt the protocol (and a forged reply only forges the
+student's own answer, which the trusted side judges anyway). Nothing is written to disk.
 
 Requests (``kind``): ``call`` a function, ``get`` a global, ``module`` (build a class, maybe
 load a state dict, train/eval, call a method, maybe backward, report outputs and gradients).
@@ -173,21 +174,20 @@ def flush_student_output():
             pass
 
 
-def send(base, proto, request_id, reply):
+def send(proto, request_id, reply):
     flush_student_output()
-    path = os.path.join(base, "replies", f"{request_id}.npz")
     try:
-        codec.write_file(path, reply)
+        payload = codec.encode(reply)
     except codec.CodecError as exc:
         error = {"type": "TypeError", "message": f"the grader cannot read back what your code returned: {exc}", "traceback": []}
-        codec.write_file(path, {"ok": False, "error": error})
-    proto.write(f"reply {request_id}\n")
+        payload = codec.encode({"ok": False, "error": error})
+    proto.write(f"reply {request_id} {len(payload)}\n".encode() + payload)
     proto.flush()
 
 
 def main():
     base = sys.argv[1]
-    proto = os.fdopen(os.dup(1), "w", encoding="ascii")
+    proto = os.fdopen(os.dup(1), "wb")
     requests = os.fdopen(os.dup(0), "r", encoding="ascii")
     os.dup2(2, 1)  # student prints go to the captured, capped stderr stream
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -195,11 +195,11 @@ def main():
     os.close(devnull)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     errors = load_program(os.path.join(base, "program.json"), namespace)
-    send(base, proto, "start", {"ok": True, "value": {"errors": errors}})
+    send(proto, "start", {"ok": True, "value": {"errors": errors}})
     for line in requests:
         parts = line.split()
         if len(parts) == 2 and parts[0] == "request" and parts[1].isdigit():
-            send(base, proto, parts[1], answer(base, parts[1], namespace))
+            send(proto, parts[1], answer(base, parts[1], namespace))
 
 
 if __name__ == "__main__":

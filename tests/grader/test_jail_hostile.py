@@ -162,7 +162,8 @@ def test_a_notebook_cannot_fill_the_disk(paths):
                 break
         return written
     def places():
-        return [os.environ["HOME"], os.environ["TMPDIR"], "/tmp", "/dev/shm", "/var/tmp"]
+        paths = [os.environ["HOME"], os.environ["TMPDIR"], "/tmp", "/dev/shm", "/var/tmp"]
+        return sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
     """
     limits = Limits(wall_seconds=60, cpu_seconds=60, output_bytes=16 * 1024 ** 2, tmpfs_bytes=32 * 1024 ** 2)
     with student(program, paths, limits) as s:

@@ -1,0 +1,197 @@
+"""A CPU quota and a process limit for every jail, through the kernel's cgroups.
+
+Namespaces hide the host; they do not share the CPU. A submission that forks many spinning
+processes, each in a session of its own (``setsid()`` defeats ``nice`` and the scheduler's
+autogroups), would take the machine from everyone graded beside it. So each jail gets a
+control group of its own with
+
+- a CPU quota (``Limits.cpus`` CPUs' worth of time per period, whatever it forks), and
+- a process limit (``Limits.processes``; threads count), which holds even for processes
+  of the root user, whom ``RLIMIT_NPROC`` does not bind.
+
+Where cgroups can be had:
+
+- cgroup v1 (``/sys/fs/cgroup/cpu`` and ``/sys/fs/cgroup/pids`` mounted): as root;
+- cgroup v2: as root, or under a delegated subtree named by ``GRADER_CGROUP`` (a cgroup
+  directory this user may write, with the ``cpu`` and ``pids`` controllers, holding no
+  processes; ``systemd-run --user --scope -p Delegate=yes`` makes one);
+- nowhere else: an ordinary user on a cgroup-v1 host, or without delegation. Jails then run
+  without a quota: ``fair_share_unavailable_reason()`` says why, and the per-process limits
+  (CPU seconds, memory, ``RLIMIT_NPROC`` counted inside the jail's own user namespace) still hold.
+
+The jail's first process joins its cgroup before ``bwrap`` starts (``procs_files()`` names the
+files it writes its pid to), so every process it ever starts is counted from the beginning.
+"""
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+GROUP_NAME = "grader-jails"
+PERIOD_US = 100_000
+ENV_DELEGATED = "GRADER_CGROUP"
+
+
+def _own_cgroup(controller: str | None) -> str:
+    """This process's cgroup path for ``controller`` (None: the v2 hierarchy) from /proc/self/cgroup."""
+    with open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller is None and controllers == "":
+                return path
+            if controller is not None and controller in controllers.split(","):
+                return path
+    raise LookupError(controller or "cgroup v2")
+
+
+def _write(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _probe_dir(parent: Path) -> None:
+    """Create and remove a child of ``parent``: raises OSError when this user cannot."""
+    probe = parent / f"probe-{uuid.uuid4().hex[:8]}"
+    probe.mkdir()
+    probe.rmdir()
+
+
+class _V1:
+    """cgroup v1: one directory under the ``cpu`` and one under the ``pids`` hierarchy."""
+
+    def __init__(self):
+        self.parents = {}
+        for controller in ("cpu", "pids"):
+            mount = CGROUP_ROOT / controller
+            if not (mount / "cgroup.procs").exists():
+                raise OSError(errno.ENOENT, f"the cgroup v1 '{controller}' controller is not mounted at {mount}")
+            parent = mount / _own_cgroup(controller).lstrip("/") / GROUP_NAME
+            parent.mkdir(exist_ok=True)
+            _probe_dir(parent)
+            self.parents[controller] = parent
+
+    def create(self, name: str, cpus: float, processes: int) -> list[Path]:
+        cpu, pids = self.parents["cpu"] / name, self.parents["pids"] / name
+        cpu.mkdir()
+        pids.mkdir()
+        _write(cpu / "cpu.cfs_period_us", str(PERIOD_US))
+        _write(cpu / "cpu.cfs_quota_us", str(max(1000, int(cpus * PERIOD_US))))
+        _write(pids / "pids.max", str(processes))
+        return [cpu, pids]
+
+
+class _V2:
+    """cgroup v2: one directory holding both controllers, under a parent with them enabled."""
+
+    def __init__(self):
+        delegated = os.environ.get(ENV_DELEGATED)
+        if delegated:
+            parent = Path(delegated)
+        elif os.geteuid() == 0:
+            parent = CGROUP_ROOT / GROUP_NAME
+            parent.mkdir(exist_ok=True)
+            _write(CGROUP_ROOT / "cgroup.subtree_control", "+cpu +pids")
+        else:
+            raise OSError(errno.EPERM, f"an ordinary user needs a delegated cgroup; name one in ${ENV_DELEGATED}")
+        available = (parent / "cgroup.controllers").read_text().split()
+        missing = {"cpu", "pids"} - set(available)
+        if missing:
+            raise OSError(errno.ENOENT, f"{parent} lacks the {' and '.join(sorted(missing))} controller(s)")
+        _write(parent / "cgroup.subtree_control", "+cpu +pids")
+        _probe_dir(parent)
+        self.parents = {"v2": parent}
+
+    def create(self, name: str, cpus: float, processes: int) -> list[Path]:
+        path = self.parents["v2"] / name
+        path.mkdir()
+        _write(path / "cpu.max", f"{max(1000, int(cpus * PERIOD_US))} {PERIOD_US}")
+        _write(path / "pids.max", str(processes))
+        return [path]
+
+
+@functools.lru_cache(maxsize=1)
+def _backend():
+    """``(backend, None)`` or ``(None, reason)``; probed once per process."""
+    if not CGROUP_ROOT.is_dir():
+        return None, f"no cgroup file system at {CGROUP_ROOT}"
+    v2 = (CGROUP_ROOT / "cgroup.controllers").exists()
+    try:
+        return (_V2() if v2 else _V1()), None
+    except (OSError, LookupError) as exc:
+        kind = "v2" if v2 else "v1"
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS):
+            who = "root" if kind == "v1" else f"root or a delegated subtree (${ENV_DELEGATED})"
+            return None, f"this machine has cgroup {kind}, whose controllers only {who} may use ({exc})"
+        return None, f"cgroup {kind} cannot be used here: {exc}"
+
+
+def fair_share_unavailable_reason() -> str | None:
+    """Why jails run without a CPU quota and process limit here, or None when they get them."""
+    return _backend()[1]
+
+
+class JailCgroup:
+    """The cgroup(s) of one jail. ``procs_files()`` for the first process to join; ``kill()``
+    ends everything still in them; ``remove()`` deletes them (after the jail has ended)."""
+
+    def __init__(self, cpus: float, processes: int):
+        backend, reason = _backend()
+        if backend is None:
+            raise RuntimeError(reason)
+        self.paths = backend.create(f"jail-{os.getpid()}-{uuid.uuid4().hex[:12]}", cpus, processes)
+
+    @staticmethod
+    def available() -> bool:
+        return _backend()[0] is not None
+
+    def procs_files(self) -> list[str]:
+        return [str(p / "cgroup.procs") for p in self.paths]
+
+    def pids(self) -> list[int]:
+        out = set()
+        for path in self.paths:
+            try:
+                out.update(int(x) for x in (path / "cgroup.procs").read_text().split())
+            except OSError:
+                pass
+        return sorted(out)
+
+    def kill(self) -> None:
+        kill_file = self.paths[0] / "cgroup.kill"
+        if kill_file.exists():
+            try:
+                _write(kill_file, "1")
+                return
+            except OSError:
+                pass
+        for _ in range(3):
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+    def remove(self, wait: float = 5.0) -> None:
+        """Delete the cgroups, waiting up to ``wait`` seconds for the kernel to reap the last processes."""
+        deadline = time.monotonic() + wait
+        for path in self.paths:
+            while True:
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break  # left behind, empty soon; named after its jail so it cannot be reused
+                    self.kill()
+                    time.sleep(0.05)
