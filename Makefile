@@ -6,9 +6,21 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup test demo lab bench bench-grading release generate autograde feedback export clean
+.PHONY: setup jail-tool test demo lab bench bench-grading release generate autograde feedback export clean
 
-setup: $(STAMP)
+setup: $(STAMP) jail-tool
+
+jail-tool:             ## bubblewrap, the jail graded code runs in: installed with apt-get when run as root
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing bubblewrap (bwrap), the jail student code is graded in, with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } \
+	      || echo "apt-get could not install bubblewrap: grading stops, and the grading tests skip, until it is installed"; \
+	  else \
+	    echo "NOTE: bubblewrap (bwrap), the jail student code is graded in, is not installed. Install it with"; \
+	    echo "      'sudo apt-get install bubblewrap' (Debian/Ubuntu) or 'sudo dnf install bubblewrap' (Fedora)."; \
+	    echo "      Until then grading stops with that message and the grading tests skip."; \
+	  fi; }
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }

@@ -101,7 +101,7 @@ def test_ipc_objects_neither_pass_between_jails_nor_outlive_them(paths):
 @pytest.fixture
 def copy_outside_course():
     """A copy of a course's solutions/ where an instructor might keep a backup (not under /tmp)."""
-    for parent in ("/srv", "/opt", "/var/local", os.getcwd()):
+    for parent in ("/srv", "/opt", "/var/local", os.path.expanduser("~"), os.getcwd()):
         if os.access(parent, os.W_OK):
             break
     base = Path(tempfile.mkdtemp(prefix="backup-", dir=parent))
