@@ -1,8 +1,10 @@
-"""Which paths the jail hides from student code and which it lets it read.
+"""Which paths student code may read in the jail, and which it must never see.
 
-Hidden: the course root (solutions, release, submissions, gradebook), the source tree
-holding the grader and its hidden checks, and $HOME. Readable (read-only): the Python
-installation and the ``utils`` package that student code imports.
+The jail is an allow-list (``grader.sandbox.jail``): besides the system's ``/usr``, it shows
+only the ``expose`` paths, read-only: the Python installation and the ``utils`` package that
+student code imports. ``hide`` names what must stay out of sight even so: the course root
+(solutions, release, submissions, gradebook), the source tree holding the grader and its
+hidden checks, and $HOME; where one lies inside an exposed path, the jail covers it.
 """
 from __future__ import annotations
 

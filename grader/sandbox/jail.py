@@ -6,7 +6,7 @@ What the command sees, by construction (nothing else of the host exists in its m
   ``/etc`` files the dynamic loader needs, and a generated ``/etc/passwd``; all read-only;
 - the exposed paths (the Python installation and the ``utils`` package), read-only, at their
   own paths; a hidden path (the course root, the grader, homes) that lies inside one of them is
-  covered by an empty read-only directory;
+  covered by an empty read-only directory (or file);
 - the workspace's files (``Workspace``, written by the trusted side) read-only at ``/jail``;
 - its home ``/home/student`` and the scratch areas ``/tmp`` and ``/dev/shm``: fresh tmpfs mounts
   of ``Limits.tmpfs_bytes`` each, gone with the jail (nothing it writes reaches the host's disk);
@@ -284,7 +284,7 @@ def filesystem_args(workspace: Workspace, expose: Sequence[str], hide: Sequence[
     etc = workspace.base / ".etc"
     if not etc.exists():
         etc.mkdir(mode=0o755)
-        for name, text in (("passwd", ETC_PASSWD), ("group", ETC_GROUP), ("hosts", ETC_HOSTS)):
+        for name, text in (("passwd", ETC_PASSWD), ("group", ETC_GROUP), ("hosts", ETC_HOSTS), ("empty", "")):
             workspace.add_file(f".etc/{name}", text)
     for name in ("passwd", "group", "hosts"):
         args += ["--ro-bind", str(etc / name), f"/etc/{name}"]
@@ -299,7 +299,7 @@ def filesystem_args(workspace: Workspace, expose: Sequence[str], hide: Sequence[
         elif os.path.isdir(path):
             args += ["--size", "4096", "--tmpfs", path, "--remount-ro", path]
         else:
-            args += ["--ro-bind", "/dev/null", path]
+            args += ["--ro-bind", str(etc / "empty"), path]
     args += ["--ro-bind", str(workspace.base), JAIL_INPUT, "--chdir", JAIL_HOME,
              "--uid", str(JAIL_UID), "--gid", str(JAIL_GID)]
     return args

@@ -193,6 +193,23 @@ def test_hidden_paths_cannot_be_read(jail_paths, course):
 
 
 @needs_sandbox
+def test_a_hidden_path_inside_an_exposed_one_stays_hidden(tmp_path, jail_paths):
+    shared = tmp_path / "shared"
+    (shared / "secret").mkdir(parents=True)
+    (shared / "secret" / "key.txt").write_text("k")
+    (shared / "public.txt").write_text("p")
+    (shared / "grades.csv").write_text("g")
+    program = """
+    import os
+    def look(d):
+        return sorted(os.listdir(d)), sorted(os.listdir(os.path.join(d, "secret"))), open(os.path.join(d, "grades.csv")).read()
+    """
+    hide, expose = [shared / "secret", shared / "grades.csv"], [shared, *jail_paths[1]]
+    with StudentSession(textwrap.dedent(program), hide, expose, FAST) as student:
+        assert student.call("look", str(shared)) == (["grades.csv", "public.txt", "secret"], [], "")
+
+
+@needs_sandbox
 def test_writing_the_hidden_gradebook_fails_and_leaves_it_unchanged(jail_paths, course):
     before = (course / "gradebook.db").read_bytes()
     program = """
