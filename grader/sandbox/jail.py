@@ -374,6 +374,7 @@ class JailedProcess:
         if self.cgroup is not None:
             command = ["/bin/sh", "-c", JOIN_CGROUP, "sh", *command]
             environment["GRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files())
+        self.cgroup_files = self.cgroup.procs_files() if self.cgroup is not None else []
         self.started = time.monotonic()
         self.deadline = self.started + limits.wall_seconds
         self._killed = False
@@ -474,9 +475,12 @@ class JailedProcess:
             if line.startswith("error "):
                 return line[len("error "):]
         if not self._read_status() and not self._killed:
-            bwrap_lines = [l for l in self.stderr.text().splitlines() if l.startswith("bwrap:")]
+            lines = self.stderr.text().splitlines()
+            bwrap_lines = [line for line in lines if line.startswith("bwrap:")]
             if bwrap_lines:
                 return bwrap_lines[-1]
+            if self.popen.returncode == 125 and self.cgroup_files:
+                return f"the jail could not join its cgroup ({lines[-1] if lines else 'no message'})"
         return None
 
     def result(self, timed_out: bool = False) -> JailResult:

@@ -1,7 +1,8 @@
 """Grading as an ordinary user: the instructor on a shared server or a university Linux box.
 
 The test makes a user (``useradd``) and runs, as that user (``runuser``), the jail's own tests,
-its hostile tests and the pilot week's grading tests, in a pytest of their own. So it needs
+its hostile tests and the pilot week's grading tests (on the pilot class less the samples that
+only wait out a time limit), in a pytest of their own. So it needs
 root to make the user, and skips otherwise (an ordinary user's own run of the suite already
 exercises the rootless path).
 
@@ -26,6 +27,10 @@ from grader.sandbox import sandbox_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
 NEEDED = ("useradd", "userdel", "runuser", "unshare", "mount")
+# The pilot class, less the samples that only wait for a time limit (they test nbgrader's and
+# the checks' limits, not the jail; as root they run in test_grading.py).
+CLASS = ("perfect", "partial", "untouched", "noisy-but-right", "patches-numpy", "redefines-builtins", "reads-solutions",
+         "writes-gradebook", "exits-process", "memory-bomb", "floods-output")
 
 pytestmark = [
     pytest.mark.slow,
@@ -88,9 +93,11 @@ def test_the_jail_and_grading_work_as_an_ordinary_user(ordinary_user):
              "tests/grader/test_grading.py::test_hostile_code_could_not_touch_the_gradebook_or_the_secrets"]
     pytest_cmd = " ".join([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
                            f"--basetemp={work}/pytest", *tests])
+    students = ",".join(CLASS)
     script = "\n".join(["set -e", _reopen(interpreter),
                         f"cd {ROOT}",
-                        f"exec runuser -u {name} -- env HOME={home}/home TMPDIR={work} PYTHONDONTWRITEBYTECODE=1 {pytest_cmd}"])
+                        f"exec runuser -u {name} -- env HOME={home}/home TMPDIR={work} PYTHONDONTWRITEBYTECODE=1 "
+                        f"GRADER_TEST_PILOT_STUDENTS={students} {pytest_cmd}"])
     run = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                          capture_output=True, text=True, timeout=1800)
     tail = (run.stdout + run.stderr)[-6000:]
