@@ -20,7 +20,8 @@ import pytest
 
 import utils
 from grader.sandbox import (AsTensor, CodecError, Limits, SandboxUnavailable, StudentCrashed, StudentError, StudentSession,
-                            StudentTimeout, require_sandbox, run_notebook, sandbox_unavailable_reason)
+                            StudentTimeout, fair_share_unavailable_reason, require_sandbox, run_notebook,
+                            sandbox_unavailable_reason)
 from grader.sandbox import codec, jail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,12 @@ def test_unavailable_sandbox_fails_loudly(monkeypatch, tmp_path):
             run_notebook(tmp_path / "any.ipynb", tmp_path / "out.ipynb")
         with pytest.raises(SandboxUnavailable):
             StudentSession("x = 1").get("x")
+        refused = subprocess.CompletedProcess([], 1, b"", b"bwrap: No permissions to creating new namespace")
+        monkeypatch.setattr(jail, "_bwrap", lambda: "/usr/bin/bwrap")
+        monkeypatch.setattr(jail, "_probe", lambda bwrap, extra: refused)
+        jail.sandbox_unavailable_reason.cache_clear()
+        with pytest.raises(SandboxUnavailable, match=r"No permissions to creating new namespace.*user namespaces"):
+            require_sandbox()
     finally:
         monkeypatch.undo()
         jail.sandbox_unavailable_reason.cache_clear()
@@ -365,6 +372,32 @@ def test_fork_bomb_is_contained_and_cleaned_up(jail_paths):
         time.sleep(0.1)
     assert _processes_in(namespace) == []
     assert subprocess.run(["true"]).returncode == 0
+
+
+@needs_sandbox
+@pytest.mark.skipif(os.geteuid() == 0 and fair_share_unavailable_reason() is not None,
+                    reason=f"as root only a cgroup bounds a jail's processes (RLIMIT_NPROC exempts root's uid), and "
+                           f"there is none here: {fair_share_unavailable_reason()}")
+def test_the_process_limit_holds_for_the_whole_jail_even_as_root(jail_paths):
+    program = """
+    import os, time
+    def spawn(n):
+        made = 0
+        for _ in range(n):
+            try:
+                if os.fork() == 0:
+                    os.setsid()
+                    time.sleep(60)
+                    os._exit(0)
+            except OSError:
+                break
+            made += 1
+        return made
+    """
+    limits = Limits(wall_seconds=30, cpu_seconds=30, processes=40, output_bytes=1024 ** 2)
+    with session(program, jail_paths, limits) as student:
+        made = student.call("spawn", 200)
+    assert made < limits.processes, f"the jail started {made} processes with a limit of {limits.processes}"
 
 
 @needs_sandbox
