@@ -249,3 +249,26 @@ def test_a_cpu_hog_leaves_its_neighbour_a_fair_share(paths):
             time.sleep(1)
             beside = honest.call("work", n)
     assert beside < 4 * alone + 0.5, f"beside a CPU hog the honest student's work took {beside:.2f} s against {alone:.2f} s alone"
+
+
+def test_the_leftover_check_sees_what_a_batch_leaves(tmp_path):
+    """The check ``conftest`` puts around the graded class can fail: here the batch leaks on purpose."""
+    from host_traces import nothing_left_behind
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sleeper, shm = None, -1
+    (tmp_path / "tmp").mkdir()
+    try:
+        with pytest.raises(AssertionError) as info:
+            with nothing_left_behind(tmp_path / "tmp"):
+                sleeper = subprocess.Popen(["sleep", "60"])
+                shm = libc.shmget(0, 4096, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+                (tmp_path / "tmp" / "left-behind.txt").write_text("x")
+        message = str(info.value)
+        assert "sleep" in message and "left-behind.txt" in message and f"'{shm}'" in message, message
+    finally:
+        if sleeper is not None:
+            sleeper.kill()
+            sleeper.wait()
+        if shm >= 0:
+            libc.shmctl(shm, 0, None)  # IPC_RMID
