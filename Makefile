@@ -24,8 +24,8 @@ test: setup            ## the whole test suite (what CI runs)
 demo: setup            ## release every week, grade a sample class of submissions, print the grades
 	$(PY) -m grader demo
 
-lab: setup             ## students: open the course in JupyterLab
-	$(VENV)/bin/jupyter lab course/
+lab: setup             ## students: open the course in JupyterLab, without nbgrader's instructor tools (works as root too)
+	$(PY) -m utils.lab course
 
 bench: setup           ## utils against PyTorch CPU on this machine (installs torch==2.13.0)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -34,7 +34,7 @@ Python 3.11 or newer:
 
     python -m venv .venv
     .venv/bin/pip install -e .          # Windows: .venv\\Scripts\\pip install -e .
-    .venv/bin/jupyter lab course/
+    .venv/bin/python -m utils.lab      # JupyterLab on course/ (Windows: .venv\\Scripts\\python -m utils.lab)
 
 With conda instead: `conda env create -f environment.yml`, then `conda activate dl-workbook`.
 With an NVIDIA GPU, `pip install -e ".[gpu]"` adds CuPy; `UTILS_DEVICE=cuda` selects it
