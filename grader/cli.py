@@ -65,11 +65,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import report, run_checks
+    from utils.check import main as check_main
 
-    outcomes = run_checks(Path(args.notebook), cell_timeout=args.timeout)
-    print(report(outcomes))
-    return 0 if outcomes and all(o.passed for o in outcomes) else 1
+    return check_main([args.notebook, "--timeout", str(args.timeout)])
 
 
 def cmd_bundle(args) -> int:
@@ -150,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="grades.csv")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("check", help="run a notebook's visible checks; exit 1 if any fails")
+    p = sub.add_parser("check", help="students: is a notebook ready to submit? (visible checks, training goals, written "
+                       "answers; the same as python -m utils.check); exit 1 if not")
     p.add_argument("notebook")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     p.set_defaults(func=cmd_check)

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import nbformat
 
+from utils.check import GOAL
+
 from .course import Course, GraderError
 
-GOAL = re.compile(r"^(?P<indent>\s*)assert (?P<lhs>.+?) (?P<op>>=|<=) (?P<rhs>[^,\n]+?)\s*,.*$", re.MULTILINE)
 GLOBAL_SEED = re.compile(r"np\.random\.seed\((?P<k>\d+)\)")
 LOADER_SEED = re.compile(r"(?P<call>DataLoader\([^\n]*?\bseed=)(?P<k>\d+)")
 SEED_STRIDE = 1000
