@@ -5,7 +5,26 @@ parents and a ``backward`` closure mapping the output gradient to one gradient
 per parent. ``Tensor.backward()`` walks the graph in reverse topological order.
 Gradients accumulate in ``.grad`` of leaf tensors until they are zeroed.
 
-Floating data defaults to float32; pass ``dtype=np.float64`` for float64.
+How a new Tensor is placed and typed (the same for ``Tensor(...)``, ``tensor(...)``,
+``Parameter(...)``, layers' weights and ``DataLoader`` batches):
+
+* **Device.** ``device=`` wins when given. Otherwise data that already lives on a device
+  keeps it (a Tensor, or a CuPy array: stays on the GPU), and everything else (a list, a
+  scalar, a NumPy array) goes to the *default device*: ``set_default_device(...)``, else
+  ``$UTILS_DEVICE`` (see ``utils.backend``). This is ``torch.tensor``'s rule under
+  ``torch.set_default_device``; so with ``UTILS_DEVICE=cuda``, ``Tensor(np_array)`` is on
+  the GPU like every layer and batch.
+* **Dtype.** ``dtype=`` wins when given. Otherwise a Tensor keeps its dtype, and other
+  data is converted: any floating data (Python floats, float64 or float16 arrays) becomes
+  float32 (``DEFAULT_DTYPE``), integer data becomes int64, booleans stay bool. Unlike
+  ``torch.tensor``, a float64 NumPy array becomes float32 too: NumPy's random draws are
+  float64, layers are float32, and one rule without exceptions is easier to remember.
+  Ask for float64 explicitly (``dtype=np.float64``, ``layer.double()``), e.g. for
+  gradient checks.
+* **Memory.** A NumPy array that needs no conversion is shared, not copied (as
+  ``torch.as_tensor``); ops never modify their inputs.
+
+Results of ops keep their inputs' device and dtype; nothing is moved behind your back.
 """
 from __future__ import annotations
 
@@ -57,27 +76,24 @@ def _is_floating(dtype) -> bool:
 
 
 def _to_array(data, dtype=None, device=None):
-    """Turn ``data`` into a backend array: float data becomes ``dtype`` (float32 by default)."""
-    if isinstance(data, Tensor):
+    """The backend array of a new Tensor, by the device and dtype rules in this module's docstring."""
+    from_tensor = isinstance(data, Tensor)
+    if from_tensor:
         data = data.data
-    xp = get_array_module(data)
-    if device is not None:
-        data = to_device(data, device)
-        xp = get_array_module(data)
-    elif xp is np and not isinstance(data, np.ndarray):
-        target = default_device()
-        if target != "cpu":
-            data = to_device(np.asarray(data), target)
-            xp = get_array_module(data)
-    arr = xp.asarray(data)
+    if device is None:
+        on_device = from_tensor or get_array_module(data) is not np
+        device = device_of(data) if on_device else default_device()
+    arr = to_device(data, device)
     if dtype is not None:
         dtype = np.dtype(dtype)
-        if arr.dtype != dtype:
-            arr = arr.astype(dtype)
-    elif arr.dtype.kind == "f" and arr.dtype != DEFAULT_DTYPE:
-        arr = arr.astype(DEFAULT_DTYPE)
-    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
-        arr = arr.astype(np.int64)
+    elif from_tensor:
+        dtype = arr.dtype
+    elif arr.dtype.kind == "f":
+        dtype = np.dtype(DEFAULT_DTYPE)
+    elif arr.dtype.kind in "iu":
+        dtype = np.dtype(np.int64)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
     return arr
 
 
@@ -100,8 +116,10 @@ class Tensor:
     Args:
         data: array-like (NumPy or CuPy array, list, scalar, or a Tensor).
         requires_grad: whether gradients should be computed for this tensor.
-        dtype: the element type; floating data defaults to float32.
-        device: ``'cpu'`` or ``'cuda'``; defaults to where ``data`` lives.
+        dtype: the element type; otherwise a Tensor's own dtype, float32 for other
+            floating data, int64 for integers (the module docstring's dtype rule).
+        device: ``'cpu'`` or ``'cuda'``; otherwise a Tensor's or CuPy array's own
+            device, the default device for anything else (the device rule).
     """
 
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
