@@ -545,17 +545,49 @@ class Tensor:
         def backward(g):
             full = xp.zeros(a_shape, dtype=dtype)
             if advanced:
-                if xp is np:
-                    np.add.at(full, index, g)
-                else:
-                    import cupyx
-
-                    cupyx.scatter_add(full, index, g)
+                _scatter_add(full, index, g)
             else:
                 full[index] = g
             return (full,)
 
         return Tensor._make(self.data[index], (self,), backward, "getitem")
+
+    def gather(self, dim: int, index) -> "Tensor":
+        """Pick entries along ``dim`` by ``index`` (``torch.gather``); gradients scatter back.
+
+        ``out[i][j][k] = self[index[i][j][k]][j][k]`` for ``dim=0`` (likewise for other dims).
+        ``index`` holds integers in ``[0, self.shape[dim])`` and has ``self.ndim`` dimensions,
+        each no larger than ``self``'s (except along ``dim``); ``out`` has ``index``'s shape.
+        Example: ``logits.gather(1, targets[:, None])`` is (N, 1), each row's target score.
+        """
+        xp = self.xp
+        idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+        dim = _check_dim(dim, self.ndim, "gather")
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must hold integers, got dtype {idx.dtype}")
+        if idx.ndim != self.ndim:
+            raise ValueError(f"gather: index must have as many dimensions as the input ({self.ndim}), got shape {tuple(idx.shape)}")
+        for d, (n_idx, n_in) in enumerate(zip(idx.shape, self.shape)):
+            if d != dim and n_idx > n_in:
+                raise ValueError(f"gather: index size {n_idx} exceeds the input's size {n_in} in dimension {d} "
+                                 f"(index shape {tuple(idx.shape)}, input shape {self.shape})")
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self.shape[dim]):
+            raise IndexError(f"gather: index values must lie in [0, {self.shape[dim]}) along dimension {dim}, "
+                             f"got values from {int(idx.min())} to {int(idx.max())}")
+        grid = []
+        for d, n in enumerate(idx.shape):  # an open grid: arange along d, size 1 elsewhere
+            shape = [1] * idx.ndim
+            shape[d] = n
+            grid.append(idx if d == dim else xp.arange(n).reshape(shape))
+        grid = tuple(grid)
+        a_shape, dtype = self.shape, self.dtype
+
+        def backward(g):
+            full = xp.zeros(a_shape, dtype=dtype)
+            _scatter_add(full, grid, g)
+            return (full,)
+
+        return Tensor._make(self.data[grid], (self,), backward, "gather")
 
     # ------------------------------------------------------------------ elementwise math
     def exp(self):
@@ -653,6 +685,22 @@ def _unwrap_index(index):
     return index
 
 
+def _scatter_add(target, index, values) -> None:
+    """``target[index] += values`` in place, adding repeated indices up (``np.add.at``)."""
+    if get_array_module(target) is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def _check_dim(dim: int, ndim: int, name: str) -> int:
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % ndim
+
+
 def _is_advanced(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
@@ -695,6 +743,33 @@ def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A Tensor of ones of ``shape`` (float32 unless ``dtype`` says otherwise) on ``device``."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
+
+
+def gather(input, dim: int, index) -> Tensor:
+    """Functional form of ``Tensor.gather`` (``torch.gather(input, dim, index)``)."""
+    return as_tensor(input).gather(dim, index)
+
+
+def one_hot(indices, num_classes: int = -1) -> Tensor:
+    """Class indices (*) -> one-hot rows (*, num_classes), int64, as ``torch.nn.functional.one_hot``.
+
+    ``num_classes=-1`` uses ``max(indices) + 1``. Multiply by a float tensor or call
+    ``.astype(np.float32)`` for a float target. No gradient (indices are integers).
+    """
+    t = as_tensor(indices)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers (class numbers), got dtype {t.dtype}")
+    idx = t.data
+    xp = t.xp
+    if idx.size and int(idx.min()) < 0:
+        raise ValueError(f"one_hot: class indices must be non-negative, got {int(idx.min())}")
+    top = int(idx.max()) + 1 if idx.size else 0
+    if num_classes == -1:
+        num_classes = top
+    elif top > num_classes:
+        raise ValueError(f"one_hot: class index {top - 1} does not fit num_classes={num_classes}")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)  # (*, C)
+    return Tensor._make(out)
 
 
 def where(condition, a, b) -> Tensor:
