@@ -34,28 +34,30 @@ from .data import (DataLoader, generate_image_data, generate_sequence_classifica
                    load_digits, train_test_split)
 from .training import History, evaluate, fit, predict
 from . import checks, nn, plots
-from .checks import show_result
-from .nn import (GRU, LSTM, RNN, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GRUCell, LayerNorm, Linear, LSTMCell,
-                 MaxPool2d, Module, MultiHeadAttention, Parameter, PositionalEncoding, ReLU, RNNCell, Sequential,
-                 scaled_dot_product_attention)
 
-# Visible checks re-exported by name, imported on first use (``from utils import test_lstm_forward``).
-_CHECKS = {
-    "test_alexnet_architecture": "week1_alexnet",
-    "test_resnet_skip_connection": "week2_resnet",
-    "test_lstm_forward": "week3_lstm",
-    "test_transformer_attention": "week4_attention",
-    "test_vit_patch_embedding": "week6_vit",
-}
+# Names re-exported for the course's first notebook, resolved on each access from their home
+# module (so ``utils.LSTM is utils.nn.LSTM`` always holds, even if that module's name is
+# replaced later) and, for the visible checks, imported on first use.
+_REEXPORTS = {name: "nn" for name in (
+    "BatchNorm2d Conv2d Dropout Embedding Flatten GRU GRUCell LSTM LSTMCell LayerNorm Linear MaxPool2d Module "
+    "MultiHeadAttention Parameter PositionalEncoding RNN RNNCell ReLU Sequential scaled_dot_product_attention").split()}
+_REEXPORTS.update({
+    "show_result": "checks",
+    "test_alexnet_architecture": "checks.week1_alexnet",
+    "test_resnet_skip_connection": "checks.week2_resnet",
+    "test_lstm_forward": "checks.week3_lstm",
+    "test_transformer_attention": "checks.week4_attention",
+    "test_vit_patch_embedding": "checks.week6_vit",
+})
 
 
 def __getattr__(name):
-    if name in _CHECKS:
+    if name in _REEXPORTS:
         import importlib
 
-        return getattr(importlib.import_module(f".checks.{_CHECKS[name]}", __name__), name)
+        return getattr(importlib.import_module(f".{_REEXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'utils' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_CHECKS))
+    return sorted(list(globals()) + list(_REEXPORTS))

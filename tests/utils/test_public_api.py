@@ -45,6 +45,13 @@ def test_top_level_layers_are_the_ones_in_utils_nn():
         assert getattr(utils, name) is getattr(nn, name), name  # utils.nn stays the home of layers
 
 
+def test_top_level_layers_follow_their_home_module(monkeypatch):
+    """A replaced ``utils.nn`` name (e.g. a "write this yourself" stub) is what ``utils`` hands out too."""
+    sentinel = object()
+    monkeypatch.setattr(nn, "LSTMCell", sentinel)
+    assert utils.LSTMCell is sentinel
+
+
 def test_library_docstring_states_the_device_and_dtype_rules():
     doc = inspect.getdoc(utils)
     assert "Device" in doc and "default device" in doc and "Dtype" in doc and "float32" in doc
