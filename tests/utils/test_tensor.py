@@ -71,6 +71,7 @@ CASES = {
     "matmul 1D@2D": _broadcast(lambda a, b: a @ b, (4,), (4, 3)),
     "matmul 2D@1D": _broadcast(lambda a, b: a @ b, (3, 4), (4,)),
     "matmul 1D@1D": _broadcast(lambda a, b: a @ b, (4,), (4,)),
+    "rmatmul ndarray@Tensor": _unary(lambda a: np.linspace(-1, 1, 6).reshape(2, 3) @ a, shape=(3, 4)),
     # reductions
     "sum all": _unary(lambda a: a.sum(), shape=(2, 3, 4)),
     "sum axis 1": _unary(lambda a: a.sum(axis=1), shape=(2, 3, 4)),
@@ -161,6 +162,15 @@ def test_astype_sends_gradients_back_in_the_source_dtype(device):
     (x.astype(np.float32) * 3.0).sum().backward()
     assert x.grad.dtype == F64
     np.testing.assert_allclose(utils.asnumpy(x.grad), [3.0, 3.0])
+
+
+def test_moving_between_devices_is_differentiable(device):
+    x = Tensor([1.0, -2.0], requires_grad=True, dtype=F64, device=device)
+    y = x.to("cpu") * np.array([3.0, 4.0])  # (2,) on the host
+    assert y.device == "cpu"
+    y.sum().backward()
+    assert x.grad is not None and utils.get_array_module(x.grad) is x.xp  # the gradient comes back home
+    np.testing.assert_allclose(utils.asnumpy(x.grad), [3.0, 4.0])
 
 
 def test_detach_cuts_the_graph(device):
