@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup test demo lab bench bench-grading release generate autograde feedback export clean
+.PHONY: setup test test-gpu demo lab bench bench-grading release generate autograde feedback export clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 
 test: setup            ## the whole test suite (what CI runs)
 	$(PY) -m pytest --durations=10
+
+test-gpu: setup        ## GPU machines: the gpu-marked tests, every week's notebook whole on CUDA (skips without a GPU)
+	@if $(PY) -c 'import sys; from utils.backend import cupy_available; sys.exit(not cupy_available())'; then \
+		UTILS_DEVICE=cuda $(PY) -m pytest -m gpu -rs --durations=10; \
+	else \
+		echo "test-gpu: skipped, CuPy cannot reach a GPU here (on a GPU machine: $(PY) -m pip install -e '.[gpu]')"; \
+	fi
 
 demo: setup            ## release every week, grade a sample class of submissions, print the grades
 	$(PY) -m grader demo
