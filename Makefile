@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup jail-tool test demo lab bench bench-grading release generate autograde feedback export clean
+.PHONY: setup jail-tool test test-gpu demo lab bench bench-grading release generate autograde feedback export clean
 
 setup: $(STAMP) jail-tool
 
@@ -33,11 +33,18 @@ $(STAMP): pyproject.toml
 test: setup            ## the whole test suite (what CI runs)
 	$(PY) -m pytest --durations=10
 
+test-gpu: setup        ## GPU machines: the gpu-marked tests, every week's notebook whole on CUDA (skips without a GPU)
+	@if $(PY) -c 'import sys; from utils.backend import cupy_available; sys.exit(not cupy_available())'; then \
+		UTILS_DEVICE=cuda $(PY) -m pytest -m gpu -rs --durations=10; \
+	else \
+		echo "test-gpu: skipped, CuPy cannot reach a GPU here (on a GPU machine: $(PY) -m pip install -e '.[gpu]')"; \
+	fi
+
 demo: setup            ## release every week, grade a sample class of submissions, print the grades
 	$(PY) -m grader demo
 
-lab: setup             ## students: open the course in JupyterLab
-	$(VENV)/bin/jupyter lab course/
+lab: setup             ## students: open the course in JupyterLab, without nbgrader's instructor tools (works as root too)
+	$(PY) -m utils.lab course
 
 bench: setup           ## utils against PyTorch CPU on this machine (installs torch==2.13.0)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -168,6 +168,36 @@ def _lstm_case(n: int, t: int, i: int, h: int) -> Case:
     return Case(f"LSTM b{n} T{t} in{i} H{h}", arrays, utils_side, torch_side)
 
 
+# ---------------------------------------------------------------------------- GRU and vanilla RNN
+def _gated_case(kind: str, n: int, t: int, i: int, h: int) -> Case:
+    """``kind`` is ``"GRU"`` (3 gates, r, z, n) or ``"RNN"`` (tanh): same layouts and names as torch."""
+    gates = {"GRU": 3, "RNN": 1}[kind]
+
+    def arrays(scale):
+        rng = np.random.default_rng(SEED)
+        b = _scaled(n, scale)
+        bound = 1.0 / math.sqrt(h)
+        params = {"weight_ih_l0": _uniform(rng, bound, gates * h, i), "weight_hh_l0": _uniform(rng, bound, gates * h, h),
+                  "bias_ih_l0": _uniform(rng, bound, gates * h), "bias_hh_l0": _uniform(rng, bound, gates * h)}
+        return {"x": _normal(rng, b, t, i), "grad": _normal(rng, b, t, h), "params": params}
+
+    def utils_side(a):
+        from utils import nn
+
+        layer = getattr(nn, kind)(i, h, batch_first=True)
+        _load_utils(layer, a["params"])
+        return _utils_grad_step(layer, a["x"], a["grad"], lambda m, x: m(x)[0])
+
+    def torch_side(a):
+        import torch
+
+        layer = getattr(torch.nn, kind)(i, h, batch_first=True)
+        _load_torch(layer, a["params"])
+        return _torch_grad_step(layer, a["x"], a["grad"], lambda m, x: m(x)[0])
+
+    return Case(f"{kind} b{n} T{t} in{i} H{h}", arrays, utils_side, torch_side)
+
+
 # ---------------------------------------------------------------------------- attention
 def _mha_case(n: int, s: int, d: int, heads: int) -> Case:
     """Self-attention with ``need_weights=False`` on both sides (what a transformer layer calls)."""
@@ -302,6 +332,8 @@ CASES = [
     _conv_case(64, 32, 64, 16),
     _maxpool_case(64, 32, 32),
     _lstm_case(64, 50, 8, 64),
+    _gated_case("GRU", 64, 50, 8, 64),
+    _gated_case("RNN", 64, 50, 8, 64),
     _mha_case(32, 64, 128, 4),
     Case("digits CNN, one epoch (1437 images, b32, SGD)", _digits_arrays, _digits_utils, _digits_torch),
 ]

@@ -34,7 +34,7 @@ Python 3.11 or newer:
 
     python -m venv .venv
     .venv/bin/pip install -e .          # Windows: .venv\\Scripts\\pip install -e .
-    .venv/bin/jupyter lab course/
+    .venv/bin/python -m utils.lab      # JupyterLab on course/ (Windows: .venv\\Scripts\\python -m utils.lab)
 
 With conda instead: `conda env create -f environment.yml`, then `conda activate dl-workbook`.
 With an NVIDIA GPU, `pip install -e ".[gpu]"` adds CuPy; `UTILS_DEVICE=cuda` selects it
@@ -45,6 +45,11 @@ With an NVIDIA GPU, `pip install -e ".[gpu]"` adds CuPy; `UTILS_DEVICE=cuda` sel
   with a red message naming it ("Finish Exercise 2 (causal_mask) first"): that is expected.
 - Fill in each `YOUR CODE HERE`, then run the check cell under it. A check names what is
   wrong; it must pass before the training cells further down can work.
+- A failing check does not stop "Run All": its table says what is wrong, and the cells that
+  need that exercise stop with "Exercise N fails its check; fix it first".
+- Before you submit, `.venv/bin/python -m utils.check course/<week>/<name>.ipynb` runs the
+  notebook in a fresh kernel and says "ready to submit" only when every check passes, the
+  training goal is met and no written answer or quiz letter is left blank.
 - The grader runs more checks after you submit (other shapes and edge cases), so a passing
   visible check is necessary, not sufficient.
 - Quiz: replace each `"?"` in `quiz_answers` with a letter; its check only sees that every

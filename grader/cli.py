@@ -65,11 +65,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import report, run_checks
+    from utils.check import main as check_main
 
-    outcomes = run_checks(Path(args.notebook), cell_timeout=args.timeout)
-    print(report(outcomes))
-    return 0 if outcomes and all(o.passed for o in outcomes) else 1
+    return check_main([args.notebook, "--timeout", str(args.timeout)])
 
 
 def cmd_bundle(args) -> int:
@@ -88,6 +86,28 @@ def cmd_goldens(args) -> int:
     for path in write_goldens(_course(args), args.weeks or None, Path(args.output) if args.output else None):
         print(f"wrote {path}")
     return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    path = write_report(_course(args), args.week, Path(args.output) if args.output else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_seeds(args) -> int:
+    from .seeds import check_seeds, summary
+
+    course = _course(args)
+    results = {week: check_seeds(course, week, args.seeds) for week in (args.weeks or course.weeks())}
+    print()
+    for week, runs in results.items():
+        print(summary(week, runs))
+    missed = [w for w, runs in results.items() if any(r.margin is None or r.margin < 0 for r in runs)]
+    if missed:
+        print(f"goal missed or run failed in: {', '.join(missed)}")
+    return 1 if missed else 0
 
 
 def cmd_demo(args) -> int:
@@ -128,10 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="grades.csv")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("check", help="run a notebook's visible checks; exit 1 if any fails")
+    p = sub.add_parser("check", help="students: is a notebook ready to submit? (visible checks, training goals, written "
+                       "answers; the same as python -m utils.check); exit 1 if not")
     p.add_argument("notebook")
     p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="one HTML page on what the class got wrong: score histogram, pass rate of every "
+                       "exercise and hidden check, the commonest failure messages, not-gradable reasons")
+    p.add_argument("week")
+    p.add_argument("--output", help="the HTML file (default: reports/<week>.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bundle", help="build the student bundle (course/, utils/, environment, README) and verify it leaks nothing")
     p.add_argument("--output", default="release", help="folder for the archive (default: ./release)")
@@ -142,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("weeks", nargs="*")
     p.add_argument("--output", help="folder for the .npz files (default: utils/checks/goldens)")
     p.set_defaults(func=cmd_goldens)
+
+    p = sub.add_parser("seeds", help="run each reference notebook to its training goal with several seeds and "
+                       "report the metric per seed and the worst margin; exit 1 if a goal is missed")
+    p.add_argument("weeks", nargs="*")
+    p.add_argument("--seeds", type=int, default=5, help="training runs per week (default 5)")
+    p.set_defaults(func=cmd_seeds)
 
     p = sub.add_parser("demo", help="release, grade a sample class, print grades, write feedback and CSV")
     p.add_argument("--dir", default="demo", help="where the demo course is built (default: ./demo)")

@@ -20,3 +20,13 @@ def device(request):
 def rng():
     """A fresh seeded generator so tests never depend on each other's draws."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _forget_failed_visible_checks():
+    """``show_result`` remembers failed checks for ``requires``; each test starts with none."""
+    from utils.checks import result
+
+    result._FAILING.clear()
+    yield
+    result._FAILING.clear()

@@ -84,7 +84,10 @@ def test_reference_scores_full_marks_and_release_scores_zero(week, tmp_path):
     cryptic = [(i, ename, evalue[:120]) for i, ename, evalue in errors
                if ename not in ("CheckFailed", "ExerciseNotReady") or not re.search(r"\b(Exercises?|Quiz)\b", evalue)]
     assert not cryptic, f"cells of the untouched release fail without naming the exercise to finish: {cryptic}"
-    assert any(evalue.startswith("Quiz") for _, _, evalue in errors), "the quiz's visible check should say what is left"
+    verdicts = {o["metadata"]["utils_check"]["title"]: o["metadata"]["utils_check"] for c in released.cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if "utils_check" in o.get("metadata", {})}
+    assert not any(v["passed"] for v in verdicts.values()), "a visible check passes on the untouched release"
+    assert verdicts.get("Quiz", {}).get("failures"), "the quiz's visible check should say what is left"
 
 
 @needs_sandbox

@@ -1,9 +1,15 @@
 """One switch between NumPy (CPU) and CuPy (GPU).
 
 Code in ``utils`` never imports a backend directly: it asks ``get_array_module(x)``
-(or a Tensor's ``.xp``) which module holds ``x``. The default device comes from the
-environment variable ``UTILS_DEVICE``: ``cpu``, ``cuda`` or ``auto`` (the default;
-``auto`` picks ``cuda`` when ``cupy.is_available()`` says a GPU is usable).
+(or a Tensor's ``.xp``) which module holds ``x``.
+
+The default device is where new tensors, layers and data-loader batches go when no
+``device=`` is given (the rule is spelled out in ``utils.tensor``). It is, in order:
+
+1. the device set with ``set_default_device('cpu' | 'cuda')`` (``set_default_device(None)``
+   undoes it), as ``torch.set_default_device`` does;
+2. otherwise the environment variable ``UTILS_DEVICE``: ``cpu``, ``cuda`` or ``auto``
+   (the default; ``auto`` picks ``cuda`` when ``cupy.is_available()`` says a GPU is usable).
 """
 from __future__ import annotations
 
@@ -35,8 +41,23 @@ def _cupy():
     return cupy
 
 
+_default_override = None  # set by set_default_device; None means "read $UTILS_DEVICE"
+
+
+def set_default_device(device) -> None:
+    """Make ``device`` (``'cpu'`` or ``'cuda'``) the default for new tensors, layers and batches.
+
+    ``None`` goes back to ``$UTILS_DEVICE``. Existing tensors and modules stay where they
+    are (move them with ``.to(device)``), as with ``torch.set_default_device``.
+    """
+    global _default_override
+    _default_override = None if device is None else check_device(device)
+
+
 def default_device() -> str:
-    """The device new tensors and modules use: read from ``$UTILS_DEVICE``."""
+    """The device new tensors and modules use: ``set_default_device``'s, else ``$UTILS_DEVICE``'s."""
+    if _default_override is not None:
+        return _default_override
     choice = os.environ.get(DEVICE_ENV, "auto").strip().lower() or "auto"
     if choice == "auto":
         return "cuda" if cupy_available() else "cpu"
@@ -45,6 +66,9 @@ def default_device() -> str:
     if choice == "cuda" and not cupy_available():
         raise RuntimeError(f"{DEVICE_ENV}=cuda but CuPy cannot reach a GPU (cupy.is_available() is False)")
     return choice
+
+
+get_default_device = default_device
 
 
 def check_device(device: str) -> str:

@@ -2,7 +2,8 @@
 
 Nothing here downloads. Every generator takes a ``seed`` and returns the same arrays
 for the same arguments. Generators return NumPy arrays; ``DataLoader`` turns them
-into ``Tensor`` batches on the default device.
+into ``Tensor`` batches, placed and typed by the rules in ``utils.tensor`` (NumPy data:
+the default device, float32 / int64).
 """
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import math
 
 import numpy as np
 
-from .backend import asnumpy, default_device, get_array_module, to_device
+from .backend import asnumpy, get_array_module
 from .tensor import Tensor
 
-SHAPES = ("square", "circle", "cross", "stripes", "triangle")
+SHAPES = ("square", "circle", "cross", "stripes", "triangle", "ring", "diamond", "saltire", "frame", "checker")
 
 
 # ---------------------------------------------------------------------- real data
@@ -121,23 +122,61 @@ def _shape_mask(shape: str, rows, cols, cy: float, cx: float, r: float, rng) -> 
     if shape == "triangle":  # apex up, base at the bottom
         height = (dy + r) / (2 * r)  # 0 at the apex, 1 at the base
         return (np.abs(dy) <= r) & (np.abs(dx) <= r * height)
+    if shape == "ring":  # a circle with a hole
+        dist2 = dy**2 + dx**2
+        return (dist2 <= r**2) & (dist2 >= (0.55 * r) ** 2)
+    if shape == "diamond":
+        return np.abs(dy) + np.abs(dx) <= r
+    if shape == "saltire":  # a diagonal cross, X
+        arm = max(r / 3.0, 0.6)
+        inside = (np.abs(dy) <= r) & (np.abs(dx) <= r)
+        return inside & ((np.abs(dy - dx) <= arm) | (np.abs(dy + dx) <= arm))
+    if shape == "frame":  # a hollow square
+        outer = (np.abs(dy) <= r) & (np.abs(dx) <= r)
+        return outer & ~((np.abs(dy) < 0.55 * r) & (np.abs(dx) < 0.55 * r))
+    if shape == "checker":  # a 2x2-or-finer checkerboard
+        period = max(1.0, r / 2.0)
+        inside = (np.abs(dy) <= r) & (np.abs(dx) <= r)
+        return inside & ((np.floor((dy + r) / period) + np.floor((dx + r) / period)) % 2 == 0)
     raise ValueError(f"unknown shape {shape!r}; expected one of {SHAPES}")
 
 
-def generate_image_data(n_samples: int = 1000, image_size: int = 32, n_classes: int = 4,
-                        channels: int = 1, noise: float = 0.1, seed: int = 0):
+def _alias(name: str, value, alias: str, alias_value):
+    """``value``, or ``alias_value`` when the caller used the other name; both at once must agree."""
+    if alias_value is None:
+        return value
+    if value is not None and value != alias_value:
+        raise ValueError(f"{name}={value!r} and {alias}={alias_value!r} name the same setting; pass one of them")
+    return alias_value
+
+
+def generate_image_data(n_samples: int = 1000, image_size: int = None, n_classes: int = 4,
+                        channels: int = None, noise: float = 0.1, seed: int = 0, *,
+                        img_size: int = None, n_channels: int = None):
     """Synthetic images of simple shapes, one class per shape.
 
-    Class k draws ``SHAPES[k]`` (square, circle, cross, stripes, triangle) at a random
-    position and size (half-size between S/8 and S/4) with a random brightness per
-    channel, over a dark background, then adds Gaussian noise of std ``noise`` and
-    clips to [0, 1]. Classes are balanced (sample i has class i mod n_classes before
-    shuffling).
+    Class k draws ``SHAPES[k]`` (square, circle, cross, stripes, triangle, ring, diamond,
+    saltire, frame, checker) at a random position and size (half-size between S/8 and
+    S/4) with a random brightness per channel, over a dark background, then adds
+    Gaussian noise of std ``noise`` and clips to [0, 1]. Classes are balanced (sample i
+    has class i mod n_classes before shuffling).
+
+    Args:
+        n_samples: N, images to draw.
+        image_size: S, the side in pixels (default 32); ``img_size`` is the same setting.
+        n_classes: classes (shapes), 1 to 10.
+        channels: C (default 1); ``n_channels`` is the same setting.
+        noise: std of the added Gaussian noise.
+        seed: the same seed gives the same images.
 
     Returns:
-        X: (n_samples, channels, S, S) float32 in [0, 1], S = ``image_size``.
+        X: (n_samples, C, S, S) float32 in [0, 1].
         y: (n_samples,) int64 in [0, n_classes).
     """
+    image_size = _alias("image_size", image_size, "img_size", img_size)
+    channels = _alias("channels", channels, "n_channels", n_channels)
+    image_size = 32 if image_size is None else image_size
+    channels = 1 if channels is None else channels
     if not 1 <= n_classes <= len(SHAPES):
         raise ValueError(f"n_classes must be between 1 and {len(SHAPES)} (one shape per class: {SHAPES}), got {n_classes}")
     if image_size < 8:
@@ -159,17 +198,31 @@ def generate_image_data(n_samples: int = 1000, image_size: int = 32, n_classes: 
 
 
 # ---------------------------------------------------------------------- synthetic series
-def generate_time_series_data(n_steps: int = 1000, n_features: int = 1, frequencies=(1 / 50, 1 / 20, 1 / 7),
-                              noise: float = 0.1, seed: int = 0) -> np.ndarray:
-    """A noisy sum of sines plus a slow trend, one column per feature.
+def generate_time_series_data(n_steps: int = None, n_features: int = 1, frequencies=(1 / 50, 1 / 20, 1 / 7),
+                              noise: float = 0.1, seed: int = 0, *, n_samples: int = None, seq_len: int = None):
+    """A noisy sum of sines plus a slow trend: one long series, or ``(X, y)`` windows.
 
     Feature j at step t is ``sum_k sin(2 pi f_k t + phase_jk) / (k + 1) + trend_j * t / n_steps
     + noise * eps``, with ``f_k`` in cycles per step, random phases, a trend slope in
     [-1, 1] per feature and Gaussian ``eps``.
 
-    Returns:
-        series: (n_steps, n_features) float32.
+    Two forms:
+
+    * ``generate_time_series_data(n_steps=1000, n_features=1)`` returns one series,
+      ``(n_steps, n_features)`` float32.
+    * ``generate_time_series_data(n_samples=200, seq_len=50, n_features=1)`` (either of
+      ``n_samples``, ``seq_len`` selects it) returns windows ready for a sequence model:
+      ``X`` (n_samples, seq_len, n_features) and ``y`` (n_samples, n_features), the value
+      right after each window, both float32. Every sample is its own series of
+      ``seq_len + 1`` steps (own phases and trend; same formula with ``n_steps = seq_len + 1``),
+      so a ``train_test_split`` of the windows shares no values. Defaults: 1000 samples of 50 steps.
     """
+    if n_samples is not None or seq_len is not None:
+        if n_steps is not None:
+            raise ValueError("pass either n_steps (one series) or n_samples/seq_len (windows), not both")
+        return _series_windows(1000 if n_samples is None else n_samples, 50 if seq_len is None else seq_len,
+                               n_features, frequencies, noise, seed)
+    n_steps = 1000 if n_steps is None else n_steps
     if n_steps < 1 or n_features < 1:
         raise ValueError(f"n_steps and n_features must be positive, got {n_steps} and {n_features}")
     rng = np.random.default_rng(seed)
@@ -182,6 +235,24 @@ def generate_time_series_data(n_steps: int = 1000, n_features: int = 1, frequenc
     trend = slope * t[:, :, 0] / n_steps  # (T, F)
     series = waves.sum(axis=2) + trend + noise * rng.standard_normal((n_steps, n_features))  # (T, F)
     return series.astype(np.float32)
+
+
+def _series_windows(n_samples: int, seq_len: int, n_features: int, frequencies, noise: float, seed: int):
+    """``(X (N, T, F), y (N, F))``: N independent series of T + 1 steps, split into window and next value."""
+    if n_samples < 1 or seq_len < 1 or n_features < 1:
+        raise ValueError(f"n_samples, seq_len and n_features must be positive, got {n_samples}, {seq_len} and {n_features}")
+    rng = np.random.default_rng(seed)
+    freqs = np.asarray(frequencies, dtype=np.float64)  # (K,)
+    steps = seq_len + 1
+    t = np.arange(steps, dtype=np.float64)[None, :, None, None]  # (1, T+1, 1, 1)
+    phases = rng.uniform(0, 2 * np.pi, size=(n_samples, 1, n_features, len(freqs)))  # (N, 1, F, K)
+    amplitudes = 1.0 / (np.arange(len(freqs)) + 1.0)  # (K,)
+    waves = (amplitudes * np.sin(2 * np.pi * freqs * t + phases)).sum(axis=3)  # (N, T+1, F)
+    slope = rng.uniform(-1, 1, size=(n_samples, 1, n_features))  # (N, 1, F)
+    trend = slope * t[..., 0] / steps  # (N, T+1, F)
+    series = waves + trend + noise * rng.standard_normal((n_samples, steps, n_features))  # (N, T+1, F)
+    series = series.astype(np.float32)
+    return series[:, :seq_len], series[:, seq_len]  # (N, T, F), (N, F)
 
 
 # ---------------------------------------------------------------------- synthetic sequences
@@ -234,11 +305,14 @@ class DataLoader:
         seed: seed of the shuffles.
         drop_last: skip a final batch smaller than ``batch_size``.
 
-    Each batch: ``xb`` (B, ...) float32 for float data, int64 for integer data; ``yb``
+    Each batch is made as ``Tensor(X[idx])`` would be (the rules in ``utils.tensor``): from
+    NumPy data, on the default device, float32 for float data, int64 for integer data;
+    from a Tensor or CuPy array, on its own device (and a Tensor's own dtype). ``yb``
     likewise. ``len(loader)`` is the number of batches per epoch.
     """
 
     def __init__(self, X, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0, drop_last: bool = False):
+        self._kinds = tuple((t.dtype, t.device) if isinstance(t, Tensor) else (None, None) for t in (X, y))
         X = X.data if isinstance(X, Tensor) else X
         y = y.data if isinstance(y, Tensor) else y
         X = X if hasattr(X, "shape") else np.asarray(X)
@@ -272,22 +346,19 @@ class DataLoader:
         return np.random.default_rng([self.seed, epoch]).permutation(self.n_samples)
 
     @staticmethod
-    def _batch(array, idx, device: str) -> Tensor:
+    def _batch(array, idx, kind) -> Tensor:
         xp = get_array_module(array)
         part = array[xp.asarray(idx)] if xp is not np else array[idx]  # (B, ...)
-        part = to_device(part, device)
-        kind = part.dtype.kind
-        dtype = np.float32 if kind == "f" else np.int64 if kind in "iub" else None
-        return Tensor(part, dtype=dtype)
+        dtype, device = kind
+        return Tensor(part, dtype=dtype, device=device)
 
     def __iter__(self):
         order = self._order(self.epoch)
         self.epoch += 1
-        device = default_device()
         for b in range(len(self)):
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]  # (B,)
-            xb = self._batch(self.X, idx, device)
-            yb = None if self.y is None else self._batch(self.y, idx, device)
+            xb = self._batch(self.X, idx, self._kinds[0])
+            yb = None if self.y is None else self._batch(self.y, idx, self._kinds[1])
             yield xb, yb
 
     def __repr__(self) -> str:

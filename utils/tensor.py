@@ -5,7 +5,26 @@ parents and a ``backward`` closure mapping the output gradient to one gradient
 per parent. ``Tensor.backward()`` walks the graph in reverse topological order.
 Gradients accumulate in ``.grad`` of leaf tensors until they are zeroed.
 
-Floating data defaults to float32; pass ``dtype=np.float64`` for float64.
+How a new Tensor is placed and typed (the same for ``Tensor(...)``, ``tensor(...)``,
+``Parameter(...)``, layers' weights and ``DataLoader`` batches):
+
+* **Device.** ``device=`` wins when given. Otherwise data that already lives on a device
+  keeps it (a Tensor, or a CuPy array: stays on the GPU), and everything else (a list, a
+  scalar, a NumPy array) goes to the *default device*: ``set_default_device(...)``, else
+  ``$UTILS_DEVICE`` (see ``utils.backend``). This is ``torch.tensor``'s rule under
+  ``torch.set_default_device``; so with ``UTILS_DEVICE=cuda``, ``Tensor(np_array)`` is on
+  the GPU like every layer and batch.
+* **Dtype.** ``dtype=`` wins when given. Otherwise a Tensor keeps its dtype, and other
+  data is converted: any floating data (Python floats, float64 or float16 arrays) becomes
+  float32 (``DEFAULT_DTYPE``), integer data becomes int64, booleans stay bool. Unlike
+  ``torch.tensor``, a float64 NumPy array becomes float32 too: NumPy's random draws are
+  float64, layers are float32, and one rule without exceptions is easier to remember.
+  Ask for float64 explicitly (``dtype=np.float64``, ``layer.double()``), e.g. for
+  gradient checks.
+* **Memory.** A NumPy array that needs no conversion is shared, not copied (as
+  ``torch.as_tensor``); ops never modify their inputs.
+
+Results of ops keep their inputs' device and dtype; nothing is moved behind your back.
 """
 from __future__ import annotations
 
@@ -57,27 +76,24 @@ def _is_floating(dtype) -> bool:
 
 
 def _to_array(data, dtype=None, device=None):
-    """Turn ``data`` into a backend array: float data becomes ``dtype`` (float32 by default)."""
-    if isinstance(data, Tensor):
+    """The backend array of a new Tensor, by the device and dtype rules in this module's docstring."""
+    from_tensor = isinstance(data, Tensor)
+    if from_tensor:
         data = data.data
-    xp = get_array_module(data)
-    if device is not None:
-        data = to_device(data, device)
-        xp = get_array_module(data)
-    elif xp is np and not isinstance(data, np.ndarray):
-        target = default_device()
-        if target != "cpu":
-            data = to_device(np.asarray(data), target)
-            xp = get_array_module(data)
-    arr = xp.asarray(data)
+    if device is None:
+        on_device = from_tensor or get_array_module(data) is not np
+        device = device_of(data) if on_device else default_device()
+    arr = to_device(data, device)
     if dtype is not None:
         dtype = np.dtype(dtype)
-        if arr.dtype != dtype:
-            arr = arr.astype(dtype)
-    elif arr.dtype.kind == "f" and arr.dtype != DEFAULT_DTYPE:
-        arr = arr.astype(DEFAULT_DTYPE)
-    elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
-        arr = arr.astype(np.int64)
+    elif from_tensor:
+        dtype = arr.dtype
+    elif arr.dtype.kind == "f":
+        dtype = np.dtype(DEFAULT_DTYPE)
+    elif arr.dtype.kind in "iu":
+        dtype = np.dtype(np.int64)
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
     return arr
 
 
@@ -100,8 +116,10 @@ class Tensor:
     Args:
         data: array-like (NumPy or CuPy array, list, scalar, or a Tensor).
         requires_grad: whether gradients should be computed for this tensor.
-        dtype: the element type; floating data defaults to float32.
-        device: ``'cpu'`` or ``'cuda'``; defaults to where ``data`` lives.
+        dtype: the element type; otherwise a Tensor's own dtype, float32 for other
+            floating data, int64 for integers (the module docstring's dtype rule).
+        device: ``'cpu'`` or ``'cuda'``; otherwise a Tensor's or CuPy array's own
+            device, the default device for anything else (the device rule).
     """
 
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
@@ -527,17 +545,49 @@ class Tensor:
         def backward(g):
             full = xp.zeros(a_shape, dtype=dtype)
             if advanced:
-                if xp is np:
-                    np.add.at(full, index, g)
-                else:
-                    import cupyx
-
-                    cupyx.scatter_add(full, index, g)
+                _scatter_add(full, index, g)
             else:
                 full[index] = g
             return (full,)
 
         return Tensor._make(self.data[index], (self,), backward, "getitem")
+
+    def gather(self, dim: int, index) -> "Tensor":
+        """Pick entries along ``dim`` by ``index`` (``torch.gather``); gradients scatter back.
+
+        ``out[i][j][k] = self[index[i][j][k]][j][k]`` for ``dim=0`` (likewise for other dims).
+        ``index`` holds integers in ``[0, self.shape[dim])`` and has ``self.ndim`` dimensions,
+        each no larger than ``self``'s (except along ``dim``); ``out`` has ``index``'s shape.
+        Example: ``logits.gather(1, targets[:, None])`` is (N, 1), each row's target score.
+        """
+        xp = self.xp
+        idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+        dim = _check_dim(dim, self.ndim, "gather")
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"gather: index must hold integers, got dtype {idx.dtype}")
+        if idx.ndim != self.ndim:
+            raise ValueError(f"gather: index must have as many dimensions as the input ({self.ndim}), got shape {tuple(idx.shape)}")
+        for d, (n_idx, n_in) in enumerate(zip(idx.shape, self.shape)):
+            if d != dim and n_idx > n_in:
+                raise ValueError(f"gather: index size {n_idx} exceeds the input's size {n_in} in dimension {d} "
+                                 f"(index shape {tuple(idx.shape)}, input shape {self.shape})")
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= self.shape[dim]):
+            raise IndexError(f"gather: index values must lie in [0, {self.shape[dim]}) along dimension {dim}, "
+                             f"got values from {int(idx.min())} to {int(idx.max())}")
+        grid = []
+        for d, n in enumerate(idx.shape):  # an open grid: arange along d, size 1 elsewhere
+            shape = [1] * idx.ndim
+            shape[d] = n
+            grid.append(idx if d == dim else xp.arange(n).reshape(shape))
+        grid = tuple(grid)
+        a_shape, dtype = self.shape, self.dtype
+
+        def backward(g):
+            full = xp.zeros(a_shape, dtype=dtype)
+            _scatter_add(full, grid, g)
+            return (full,)
+
+        return Tensor._make(self.data[grid], (self,), backward, "gather")
 
     # ------------------------------------------------------------------ elementwise math
     def exp(self):
@@ -635,6 +685,22 @@ def _unwrap_index(index):
     return index
 
 
+def _scatter_add(target, index, values) -> None:
+    """``target[index] += values`` in place, adding repeated indices up (``np.add.at``)."""
+    if get_array_module(target) is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def _check_dim(dim: int, ndim: int, name: str) -> int:
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % ndim
+
+
 def _is_advanced(index) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
@@ -677,6 +743,33 @@ def ones(*shape, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A Tensor of ones of ``shape`` (float32 unless ``dtype`` says otherwise) on ``device``."""
     shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
     return Tensor(np.ones(shape, dtype=dtype or DEFAULT_DTYPE), requires_grad, dtype=dtype, device=check_device(device))
+
+
+def gather(input, dim: int, index) -> Tensor:
+    """Functional form of ``Tensor.gather`` (``torch.gather(input, dim, index)``)."""
+    return as_tensor(input).gather(dim, index)
+
+
+def one_hot(indices, num_classes: int = -1) -> Tensor:
+    """Class indices (*) -> one-hot rows (*, num_classes), int64, as ``torch.nn.functional.one_hot``.
+
+    ``num_classes=-1`` uses ``max(indices) + 1``. Multiply by a float tensor or call
+    ``.astype(np.float32)`` for a float target. No gradient (indices are integers).
+    """
+    t = as_tensor(indices)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers (class numbers), got dtype {t.dtype}")
+    idx = t.data
+    xp = t.xp
+    if idx.size and int(idx.min()) < 0:
+        raise ValueError(f"one_hot: class indices must be non-negative, got {int(idx.min())}")
+    top = int(idx.max()) + 1 if idx.size else 0
+    if num_classes == -1:
+        num_classes = top
+    elif top > num_classes:
+        raise ValueError(f"one_hot: class index {top - 1} does not fit num_classes={num_classes}")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)  # (*, C)
+    return Tensor._make(out)
 
 
 def where(condition, a, b) -> Tensor:

@@ -43,19 +43,19 @@ def quiz_answer(student, question: str) -> str:
     return normalise_letter(answers.get(question, ""))
 
 
-def add_quiz_checks(namespace: dict, key: dict) -> None:
-    """Add a one-point hidden check per quiz question to a test module's ``namespace``.
+def add_quiz_checks(namespace: dict, key: dict, points: float = 1) -> None:
+    """Add a hidden check worth ``points`` per quiz question to a test module's ``namespace``.
 
     ``key`` maps a question (``"q1"``) to ``(right letter, topic shown in feedback)``.
     """
     for question, (letter, topic) in key.items():
-        namespace[f"test_quiz_{question}"] = _quiz_check(question, letter, topic)
+        namespace[f"test_quiz_{question}"] = _quiz_check(question, letter, topic, points)
 
 
-def _quiz_check(question: str, letter: str, topic: str):
+def _quiz_check(question: str, letter: str, topic: str, points: float):
     import pytest
 
-    @pytest.mark.points(1)
+    @pytest.mark.points(points)
     def check(student):
         assert quiz_answer(student, question) == letter, f"{question} is not right"
 

@@ -1,8 +1,9 @@
 """Grading into a PostgreSQL gradebook (``GRADER_DB_URL``), for a large class.
 
-Runs only where a PostgreSQL server is at hand: set ``GRADER_TEST_POSTGRES_URL`` to the
-URL of an empty database (its tables are dropped afterwards) and install the ``postgres``
-extra. CI has no server, so there it is skipped.
+Runs where a PostgreSQL server is at hand: set ``GRADER_TEST_POSTGRES_URL`` to the URL of an
+empty database (its tables are dropped afterwards) and install the ``postgres`` extra. CI does
+both: ``.ci/run`` starts a throw-away server on loopback with ``.ci/start-postgres`` (Debian's
+package, installed when missing). Elsewhere, and where no server can be started, it skips.
 """
 import os
 

@@ -178,3 +178,40 @@ def test_gradient_check_fails_cleanly_on_a_detached_output():
     layer.extra = unused
     item = check_gradients_reach_parameters(layer, layer(x))
     assert not item.passed and "extra.weight" in item.message
+
+
+def test_a_failed_check_stops_the_cells_that_need_its_exercise_until_it_passes():
+    bad, good = [CheckItem("values", False, "wrong")], [CheckItem("values", True)]
+    with pytest.raises(CheckFailed):  # outside a notebook it raises; in one it only renders
+        show_result("Exercise 2: FeedForward", bad)
+    show_result("Exercise 2: EncoderLayer", good)  # another check of the same exercise passing changes nothing
+    with pytest.raises(ExerciseNotReady, match="Exercise 2: FeedForward fails its check; fix it first"):
+        with requires("Exercises 2-5 (the layers, Transformer and masked_cross_entropy)"):
+            raise AssertionError("the body must not run")
+    with requires("Exercise 3 (DecoderLayer)"):
+        pass  # other exercises are not blocked
+    show_result("Exercise 2: FeedForward", good)
+    with requires("Exercise 2 (FeedForward)"):
+        pass
+
+
+def test_in_a_kernel_a_failed_check_renders_once_and_does_not_raise(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "from utils.checks import CheckItem, requires, show_result",
+        "show_result('Exercise 1: f', [CheckItem('values', False, 'wrong values: softmax over the wrong axis?')])",
+        "with requires('Exercise 1 (f)'):\n    print('trained')",
+        "print('Run All went on')",
+    )])
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    check, needs, last = nb.cells[1], nb.cells[2], nb.cells[3]
+    assert [o["output_type"] for o in check.outputs] == ["display_data"]
+    verdict = check.outputs[0]["metadata"]["utils_check"]
+    assert verdict == {"title": "Exercise 1: f", "passed": False, "failures": ["values: wrong values: softmax over the wrong axis?"]}
+    data = check.outputs[0]["data"]
+    assert sorted(data) == ["text/html", "text/plain"]  # one table (and its plain-text twin), no error repeating it
+    assert all(body.count("softmax over the wrong axis") == 1 for body in data.values())
+    assert needs.outputs[0]["ename"] == "ExerciseNotReady" and "Exercise 1: f fails its check" in needs.outputs[0]["evalue"]
+    assert last.outputs[0]["text"] == "Run All went on\n"

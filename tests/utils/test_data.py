@@ -73,7 +73,7 @@ def test_generate_image_data_shapes_balance_and_determinism():
     X3, _ = generate_image_data(n_samples=60, image_size=16, n_classes=4, channels=3, noise=0.1, seed=2)
     assert not np.array_equal(X, X3)
     with pytest.raises(ValueError, match="n_classes"):
-        generate_image_data(n_classes=9)
+        generate_image_data(n_classes=11)  # ten shapes
 
 
 def test_generate_image_data_classes_differ_without_noise():
@@ -82,6 +82,43 @@ def test_generate_image_data_classes_differ_without_noise():
     means = [X[y == k].mean() for k in range(4)]
     assert len(set(np.round(means, 4))) == 4
     assert all(X[i].max() > 0.5 for i in range(len(X)))  # every image holds a drawn shape
+
+
+def test_generate_image_data_seed_keywords_and_ten_classes():
+    X, y = generate_image_data(n_samples=100, img_size=28, n_channels=1, n_classes=10)
+    assert X.shape == (100, 1, 28, 28) and X.dtype == np.float32 and y.dtype == np.int64
+    assert np.array_equal(np.bincount(y), np.full(10, 10))  # balanced over all ten shapes
+    same, _ = generate_image_data(n_samples=100, image_size=28, channels=1, n_classes=10)
+    np.testing.assert_array_equal(X, same)  # the seed's names are the same settings
+    assert generate_image_data(n_samples=4, img_size=16, n_channels=3)[0].shape == (4, 3, 16, 16)
+    with pytest.raises(ValueError, match="same setting"):
+        generate_image_data(image_size=16, img_size=28)
+
+
+def test_generate_image_data_ten_classes_differ_without_noise():
+    X, y = generate_image_data(n_samples=500, image_size=28, n_classes=10, noise=0.0, seed=0)
+    # each shape lights a different share of its bounding box, so the classes' bright-pixel profiles differ
+    profile = np.stack([np.sort(X[y == k].reshape(50, -1), axis=1)[:, -60:].mean(axis=0) for k in range(10)])
+    assert len(set(np.round(profile.sum(axis=1), 2))) == 10
+    assert all(X[i].max() > 0.5 for i in range(len(X)))  # every image holds a drawn shape
+
+
+def test_generate_time_series_windows_as_the_seed_called_it():
+    X, y = generate_time_series_data(n_samples=200, seq_len=50, n_features=1)
+    assert X.shape == (200, 50, 1) and y.shape == (200, 1) and X.dtype == y.dtype == np.float32
+    X2, y2 = generate_time_series_data(n_samples=200, seq_len=50, n_features=1)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    assert not np.allclose(X[0], X[1])  # every window is its own series
+    # y continues its window: one step on, a noise-free series stays close to the window's last value
+    Xc, yc = generate_time_series_data(n_samples=50, seq_len=30, n_features=2, noise=0.0, seed=3)
+    assert Xc.shape == (50, 30, 2) and yc.shape == (50, 2)
+    step = np.abs(np.diff(Xc, axis=1)).max()
+    assert np.abs(yc - Xc[:, -1]).max() <= step + 1e-6
+    with pytest.raises(ValueError, match="not both"):
+        generate_time_series_data(n_steps=100, seq_len=10)
+    with pytest.raises(ValueError, match="positive"):
+        generate_time_series_data(n_samples=0)
 
 
 def test_generate_time_series_data():

@@ -56,7 +56,7 @@ def test_init_is_seeded_by_numpy_and_rng():
     np.testing.assert_array_equal(a, b)
     c = uniform_fan_in((4, 5), 5, rng=np.random.default_rng(1))
     d = uniform_fan_in((4, 5), 5, rng=np.random.default_rng(1), dtype=np.float64)
-    np.testing.assert_allclose(c, d, rtol=1e-6)
+    np.testing.assert_allclose(c.numpy(), d.numpy(), rtol=1e-6)
     assert c.dtype == np.float32 and d.dtype == np.float64
     assert fan_in_of((8, 3, 5, 5)) == 75
     with pytest.raises(ValueError, match="fan_in"):

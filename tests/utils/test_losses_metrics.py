@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import utils
 from utils import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, Tensor, accuracy, binary_cross_entropy,
                    binary_cross_entropy_with_logits, cross_entropy, gradcheck, mse, mse_loss)
 
@@ -148,5 +149,19 @@ def test_accuracy_and_mse():
     with pytest.raises(ValueError, match=r"\(4, 'C'\).*\(3, 2\)"):
         accuracy(np.zeros((3, 2)), y)
     assert mse(Tensor(np.array([1.0, 2.0])), np.array([1.0, 4.0])) == 2.0
+
+
+def test_accuracy_accepts_one_hot_targets_as_the_seed_did():
+    scores = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0]])
+    one_hot = np.eye(3)[[0, 1, 2]]
+    assert accuracy(scores, one_hot) == 1.0  # was 0.667: entries compared one by one
+    assert accuracy(scores, np.eye(3)[[0, 1, 1]]) == pytest.approx(2 / 3)
+    assert accuracy(Tensor(scores), utils.one_hot([0, 2, 2], 3)) == pytest.approx(2 / 3)  # int64 one-hot Tensor
+    assert accuracy(np.eye(3)[[0, 1, 1]].astype(np.int64), one_hot) == pytest.approx(2 / 3)  # one-hot predictions too
+    seq = np.zeros((2, 4, 3))
+    seq[..., 1] = 1.0
+    assert accuracy(seq, np.eye(3)[[[1, 1, 0, 1], [1, 2, 1, 1]]]) == pytest.approx(6 / 8)
+    # integer predictions of the targets' shape are still class indices, compared one by one
+    assert accuracy(np.array([[0, 1], [1, 1]]), np.array([[0, 1], [1, 0]])) == 0.75
     with pytest.raises(ValueError, match="shape"):
         mse(np.zeros(3), np.zeros(2))

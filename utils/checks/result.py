@@ -1,9 +1,12 @@
 """The result objects behind every visible check, and helpers that build them.
 
 A check function returns a ``CheckResult``: a title and a list of ``CheckItem``s, each
-one named test with pass/fail and a plain-words message. ``show_result`` renders it
-(an HTML table in Jupyter, text elsewhere) and raises ``CheckFailed`` when anything
-failed, so a notebook cell turns red with a short message instead of a traceback.
+one named test with pass/fail and a plain-words message. ``show_result`` renders it once
+(an HTML table in Jupyter, text elsewhere). In a notebook a failing check does not stop
+"Run All": the table says what is wrong, the check is remembered, and a later cell that
+needs that exercise (``with requires("Exercise 2 (...)")``) stops with "Exercise 2 fails its
+check; fix it first". Outside a notebook (a script, a test) a failing check raises
+``CheckFailed``. ``python -m utils.check`` reads the verdicts from the notebook's outputs.
 
 Student code is called through ``run_student``, which turns an unfinished stub
 (``NotImplementedError``) or any other exception into a failed item.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -147,33 +151,57 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+OUTPUT_KEY = "utils_check"  # display metadata: {"title", "passed", "failures": [lines]}
+_FAILING: dict[str, list] = {}  # title of a check that failed when it last ran -> its exercise numbers
+_EXERCISE_NUMBERS = re.compile(r"\bExercises?\s+(\d+)(?:\s*[-\u2013]\s*(\d+))?")
+
+
+def exercise_numbers(label: str) -> list[int]:
+    """``"Exercise 3: AlexNet"`` -> ``[3]``; ``"Exercises 2-5 (...)"`` -> ``[2, 3, 4, 5]``; else ``[]``."""
+    found = _EXERCISE_NUMBERS.search(label)
+    if not found:
+        return []
+    first = int(found.group(1))
+    return list(range(first, int(found.group(2) or first) + 1))
+
+
+def failure_lines(result: "CheckResult") -> list[str]:
+    """The failed items, one line each (what ``CheckFailed`` and ``utils.check`` print)."""
+    if not result.items:
+        return ["no checks ran"]
+    return [f"{item.name}" + (f": {item.message.splitlines()[0]}" if item.message else "") for item in result.failed_items]
+
+
 def show_result(title: str, result) -> None:
-    """Render a check's result and raise ``CheckFailed`` if anything failed.
+    """Render a check's result once; remember a failure for ``requires``.
 
     Args:
-        title: the exercise, e.g. ``"Exercise 3 (AlexNet)"``; replaces the result's title.
+        title: the exercise, e.g. ``"Exercise 3: AlexNet"``; replaces the result's title.
         result: a ``CheckResult`` or a list of ``CheckItem``s.
 
-    Returns None (so that Jupyter does not show the result a second time).
+    In a notebook a failure is shown as the table only, so "Run All" goes on; elsewhere it
+    raises ``CheckFailed``. Returns None (so that Jupyter does not show the result twice).
     """
     if isinstance(result, CheckItem):
         result = [result]
     items = result.items if isinstance(result, CheckResult) else list(result)
     result = CheckResult(title, items)
+    if result.passed:
+        _FAILING.pop(title, None)
+    elif exercise_numbers(title):
+        _FAILING[title] = exercise_numbers(title)
     if _in_kernel():
         from IPython.display import display
 
-        display(result)
-    else:
-        print(result.to_text())
+        verdict = {"title": title, "passed": result.passed, "failures": [] if result.passed else failure_lines(result)}
+        display(result, metadata={OUTPUT_KEY: verdict})
+        return
+    print(result.to_text())
     if not result.passed:
+        lines = failure_lines(result)
         if not result.items:
             raise CheckFailed(f"{title}: no checks ran")
-        lines = [f"{title}: {len(result.failed_items)} of {len(result.items)} checks failed"]
-        for item in result.failed_items:
-            first = item.message.splitlines()[0] if item.message else ""
-            lines.append(f"  - {item.name}" + (f": {first}" if first else ""))
-        raise CheckFailed("\n".join(lines))
+        raise CheckFailed("\n".join([f"{title}: {len(lines)} of {len(result.items)} checks failed"] + [f"  - {l}" for l in lines]))
 
 
 # ---------------------------------------------------------------------- building items
@@ -327,6 +355,8 @@ def run_student(name: str, fn, *args, **kwargs):
 class requires:
     """Context manager for a cell that needs a finished exercise.
 
+    If that exercise's visible check failed when it last ran, the cell stops at once with
+    ``ExerciseNotReady`` naming the exercise ("Exercise 3 fails its check; fix it first").
     ``with requires("Exercise 3 (AlexNet)"): ...`` turns a ``NotImplementedError`` raised
     inside into a short ``ExerciseNotReady`` error naming the exercise (and the stub) to
     finish first. Any other error inside (a name an earlier cell never defined, an empty
@@ -340,6 +370,11 @@ class requires:
         self._figures_before: set = set()
 
     def __enter__(self):
+        needed = set(exercise_numbers(self.exercise))
+        failing = [title for title, numbers in _FAILING.items() if needed & set(numbers)]
+        if failing:
+            raise ExerciseNotReady(f"{failing[0]} fails its check; fix it first (the table under that check "
+                                   f"says what is wrong), rerun the check, then rerun this cell.")
         self._figures_before = _open_figures()
         return self
 

@@ -1,4 +1,8 @@
-"""Layers with PyTorch's names, argument order, weight layouts and defaults."""
+"""Layers with PyTorch's names, argument order, weight layouts and defaults.
+
+Initialisers with PyTorch's names are in ``utils.nn.init`` (``kaiming_normal_``, ``xavier_uniform_``, ...).
+"""
+from . import init
 from .module import Module, Parameter, count_parameters
 from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear, linear
@@ -8,6 +12,8 @@ from .activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, elu,
 from .embedding import Embedding, PositionalEncoding, embedding
 from .attention import MultiHeadAttention, masked_softmax, scaled_dot_product_attention
 from .recurrent import LSTM, LSTMCell
+from .rnn import RNN, RNNCell
+from .gru import GRU, GRUCell
 from .transformer import TransformerEncoderLayer
 from .conv import Conv2d, conv2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, adaptive_avg_pool2d, avg_pool2d, max_pool2d

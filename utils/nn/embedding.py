@@ -75,7 +75,7 @@ class Embedding(Module):
         w = np.random.standard_normal((num_embeddings, embedding_dim)).astype(dtype or DEFAULT_DTYPE)
         if padding_idx is not None:
             w[padding_idx] = 0
-        self.weight = Parameter(to_device(w, check_device(device)))
+        self.weight = Parameter(w, dtype=w.dtype, device=check_device(device))
 
     def forward(self, indices) -> Tensor:
         return embedding(indices, self.weight, self.padding_idx)

@@ -15,13 +15,14 @@ from ..tensor import DEFAULT_DTYPE, Tensor
 
 
 class Parameter(Tensor):
-    """A Tensor that a Module registers as learnable (``requires_grad=True``)."""
+    """A Tensor that a Module registers as learnable (``requires_grad=True``).
+
+    Placed and typed exactly as ``Tensor(data)`` (see ``utils.tensor``): a Tensor keeps
+    its dtype and device; a NumPy array or list becomes float32 on the default device
+    unless ``dtype``/``device`` say otherwise.
+    """
 
     def __init__(self, data, requires_grad: bool = True, dtype=None, device=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        if dtype is None and getattr(data, "dtype", None) is not None and np.dtype(data.dtype).kind == "f":
-            dtype = data.dtype  # a layer's float64 weights stay float64 (Tensor() alone would cast to float32)
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
     def __repr__(self) -> str:

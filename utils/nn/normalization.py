@@ -110,14 +110,14 @@ class _BatchNorm(Module):
         xp = xp_for(check_device(device))
         dtype = dtype or DEFAULT_DTYPE
         if affine:
-            self.weight = Parameter(xp.ones(num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(num_features, dtype=dtype))
+            self.weight = Parameter(xp.ones(num_features, dtype=dtype), dtype=dtype)
+            self.bias = Parameter(xp.zeros(num_features, dtype=dtype), dtype=dtype)
         else:
             self.weight = None
             self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype)))
+            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=dtype), dtype=dtype))
+            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=dtype), dtype=dtype))
             self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype=np.int64)))
         else:
             self.running_mean = None
@@ -244,8 +244,8 @@ class LayerNorm(Module):
         self.elementwise_affine = elementwise_affine
         xp = xp_for(check_device(device))
         dtype = dtype or DEFAULT_DTYPE
-        self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype)) if elementwise_affine else None
-        self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype)) if elementwise_affine and bias else None
+        self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype), dtype=dtype) if elementwise_affine else None
+        self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype), dtype=dtype) if elementwise_affine and bias else None
 
     def forward(self, x) -> Tensor:
         x = self._input(x)

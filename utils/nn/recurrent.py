@@ -15,21 +15,14 @@ node instead of hundreds.
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
-from ..backend import check_device, get_array_module, to_device
-from ..tensor import DEFAULT_DTYPE, Tensor, stack
+from ..backend import get_array_module
+from ..tensor import Tensor, stack
 from .dropout import dropout as _dropout
-from .module import Module, Parameter
+from .module import Module
+from .rnn import recurrent_parameter
 
 
-def _uniform(shape, hidden_size: int, dtype, device):
-    """U(-1/sqrt(H), 1/sqrt(H)) as PyTorch initialises every recurrent weight and bias."""
-    bound = 1.0 / math.sqrt(hidden_size)
-    values = np.random.uniform(-bound, bound, size=shape).astype(dtype or DEFAULT_DTYPE)
-    return Parameter(to_device(values, check_device(device)))
+_uniform = recurrent_parameter  # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's init for every recurrent weight and bias
 
 
 def _sigmoid(x):

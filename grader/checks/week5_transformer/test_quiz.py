@@ -1,4 +1,4 @@
-"""Hidden checks for the quiz: one point per question."""
+"""Hidden checks for the quiz: half a point per question (5 of the week's 25 points)."""
 import pytest
 
 from grader.checks.support import add_quiz_checks
@@ -16,4 +16,4 @@ add_quiz_checks(globals(), {
     "q8": ("a", "pre-norm and post-norm"),
     "q9": ("c", "the size of one head"),
     "q10": ("d", "greedy decoding"),
-})
+}, points=0.5)
