@@ -11,7 +11,8 @@ Layouts. Each entry at the top of the download is read on its own, so layouts ma
   is used, and where it ends in ``_<digits>`` the id is those digits (Moodle's participant
   number). A student's Moodle ``file`` and ``onlinetext`` folders count as one student.
 - **Canvas files at the top** — ``<login>_<userid>_<submissionid>_<name>``, late ones with
-  ``_late_`` or ``_LATE_`` after the login. The id is the login (the first field).
+  ``_late_`` or ``_LATE_`` after the login. The id is the login (the first field). The late
+  mark is kept (``grader.deadlines``) and shown in the grade table.
 - **Moodle files at the top** — ``<Full Name>_<number>_assignsubmission_<kind>_<name>``,
   the id read as for Moodle folders.
 - Any other file at the top (``ada.ipynb``, ``ada_week4.ipynb``) is ambiguous, so it is
@@ -46,8 +47,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .course import Course, GraderError
+from .deadlines import record_lms_late
 
-CANVAS = re.compile(r"(?P<login>[^_]+)_(?:late_)?(?P<user>\d+)_\d+_(?P<name>.+)", re.IGNORECASE)
+CANVAS = re.compile(r"(?P<login>[^_]+)_(?P<late>late_)?(?P<user>\d+)_\d+_(?P<name>.+)", re.IGNORECASE)
 MOODLE = re.compile(r"(?P<who>.+?)_assignsubmission_[a-z]+_?(?P<name>.*)", re.IGNORECASE)
 CANVAS_COPY = re.compile(r"(?P<stem>.+)-\d+(?P<suffix>\.ipynb)")
 SKIPPED = "__MACOSX"
@@ -99,6 +101,7 @@ class _Entry:
     student: str
     canvas: bool
     files: list  # (source path, file name, opener)
+    late: bool = False  # the LMS marked a file late (Canvas: ``_late_``)
 
 
 def collect(course: Course, week: str, download) -> Collection:
@@ -130,6 +133,7 @@ def collect(course: Course, week: str, download) -> Collection:
             rows.extend(entry_rows)
             if written:
                 _write(course.submitted(entry.student, week), written)
+                record_lms_late(course, week, entry.student, entry.late)
                 students.append(entry.student)
     return Collection(week, sorted(students), rows)
 
@@ -238,6 +242,7 @@ def _entries(files: list) -> tuple[list[Row], list[_Entry]]:
             continue
         entry = entries.setdefault(key, _Entry(label, _safe_id(who), canvas, []))
         entry.files.append((source, name, opener))
+        entry.late = entry.late or bool(canvas and CANVAS.fullmatch(parts[0])["late"])
     for entry in entries.values():
         if not entry.student:
             rows.append(Row(entry.label, problem=BAD_ID, detail="no letter, digit, '.', '_' or '-' to make an id of; not copied"))

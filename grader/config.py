@@ -75,10 +75,19 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
 
 
 def course_config(course_root: Path):
-    """A fresh ``Config`` for the course rooted at ``course_root``."""
+    """A fresh ``Config`` for the course rooted at ``course_root``.
+
+    The course root's own ``nbgrader_config.py`` is read first, as plain ``nbgrader`` reads it
+    (the instructor's due dates, late policy and exchange live there), then the course
+    settings above are applied over it, so a setting there cannot loosen them.
+    """
     from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
 
     c = Config()
+    own = Path(course_root) / "nbgrader_config.py"
+    if own.is_file():
+        c.merge(PyFileConfigLoader(own.name, path=str(own.parent)).load_config())
     apply_course_config(c, course_root)
     return c
 

@@ -13,10 +13,12 @@ import nbformat
 
 from . import status as status_store
 from .course import Course
+from .deadlines import late_columns, lateness
 from .gradebook import gradebook_totals
 from .notebook_roles import nbgrader_meta
 
-COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "to_hand_grade", "reason", "seconds"]
+COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "to_hand_grade", "reason", "seconds",
+           "submitted", "due", "late", "late_penalty"]
 
 
 def max_points(course: Course, week: str) -> float:
@@ -32,9 +34,12 @@ def rows(course: Course, week: str | None = None) -> list[dict]:
         if o.status == status_store.GRADED:
             totals = gradebook_totals(course, o.week, o.student)
             score, pending = (totals[0], totals[2]) if totals else (0.0, 0.0)
+        late = lateness(course, o.week, o.student)  # score is after the late penalty, as nbgrader's export
         out.append({
-            "student": o.student, "week": o.week, "status": o.status, "kind": o.kind, "score": round(score, 3),
+            "student": o.student, "week": o.week, "status": o.status, "kind": o.kind,
+            "score": round(max(0.0, score - late.penalty), 3),
             "max_score": max_points(course, o.week), "to_hand_grade": pending, "reason": o.reason, "seconds": o.seconds,
+            **late_columns(late),
         })
     return sorted(out, key=lambda r: (r["week"], r["student"]))
 
@@ -52,13 +57,13 @@ def format_table(table: list[dict]) -> str:
     """A plain-text table for the terminal."""
     if not table:
         return "(no graded submissions)"
-    header = f"{'student':<20} {'week':<18} {'status':<13} {'score':>7} {'to hand-grade':>13}  reason"
+    header = f"{'student':<20} {'week':<18} {'status':<13} {'score':>7} {'to hand-grade':>13}  {'late':<22}  reason"
     lines = [header, "-" * len(header)]
     for r in table:
         score = f"{r['score']:g}/{r['max_score']:g}"
         pending = f"{r['to_hand_grade']:g}" if r["to_hand_grade"] else ""
         reason = (r["kind"] + ": " if r["kind"] else "") + (r["reason"] or "")
-        lines.append(f"{r['student']:<20} {r['week']:<18} {r['status']:<13} {score:>7} {pending:>13}  {reason[:80]}")
+        lines.append(f"{r['student']:<20} {r['week']:<18} {r['status']:<13} {score:>7} {pending:>13}  {r['late']:<22}  {reason[:80]}")
     graded = sum(r["status"] == status_store.GRADED for r in table)
     lines.append(f"{graded} graded, {len(table) - graded} not gradable")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import status as status_store
 from .course import Course, GraderError
+from .deadlines import lateness, stamp_feedback
 from .hidden import checks_dir
 
 
@@ -46,7 +47,9 @@ def generate_feedback(course: Course, week: str, students=None) -> dict:
             done[student] = f"nbgrader could not write feedback: {(result.get('error') or '')[-300:]}"
             continue
         pages = sorted(course.feedback_dir(student, week).glob("*.html"))
+        late = lateness(course, week, student)
         for page in pages:
+            stamp_feedback(page, late)  # submitted when, how late, what penalty
             found = leaks(page.read_text(errors="replace"), fingerprints)
             if found:
                 page.unlink()

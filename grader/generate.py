@@ -6,6 +6,7 @@ import ast
 import nbformat
 
 from .course import Course, GraderError
+from .deadlines import sync_due_date
 from .notebook_roles import grade_id, is_answer_cell
 
 QUIZ_GRADE_ID = "quiz"
@@ -25,6 +26,7 @@ def generate(course: Course, weeks=None) -> list:
         result = course.api().generate_assignment(week, force=True)
         if not result["success"]:
             raise GraderError(f"nbgrader could not generate {week}:\n{result.get('error') or ''}\n{result.get('log') or ''}")
+        sync_due_date(course, week)  # so nbgrader collect and formgrader see nbgrader_config.py's due date
         for path in sorted((course.release / week).glob("*.ipynb")):
             nb = nbformat.read(path, as_version=4)
             canonicalise(nb)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from tqdm.auto import tqdm
 
 from .course import Course
+from .deadlines import sync_due_date
 from .pipeline import grade_submission
 
 
@@ -22,6 +23,7 @@ def grade_many(course: Course, week: str, students: list[str], workers: int = 2,
     """Grade ``students``' submissions of ``week``; returns their outcomes in student order."""
     if not students:
         return []
+    sync_due_date(course, week)  # nbgrader_config.py's due date, into the gradebook before any submission
     bar = tqdm(total=len(students), desc=f"grading {week}", unit="notebook", disable=not progress)
     try:
         if scheduler:

@@ -28,6 +28,7 @@ import nbformat
 from . import status as status_store
 from .config import NOTEBOOK_WALL_SECONDS
 from .course import Course
+from .deadlines import assign_late_penalty
 from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
 from .hidden import as_plain, grade_hidden
 from .notebook_roles import grade_id, is_hidden_test_cell
@@ -112,6 +113,7 @@ def grade_submission(root, week: str, student: str) -> dict:
         notebook = course.autograded(student, week) / course.notebook_name(week)
         scores = grade_hidden(week, notebook, course.root)
         write_hidden_scores(course, week, student, scores)
+        assign_late_penalty(course, week, student)  # the late policy, on the final scores
         annotate(notebook, scores)
         outcome.status = status_store.GRADED
         outcome.cells = as_plain(scores)
