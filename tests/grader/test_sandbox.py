@@ -495,8 +495,8 @@ def test_the_cgroups_of_a_killed_grader_are_swept():
 
     gone = subprocess.Popen(["true"])
     gone.wait()  # its pid now names no process
+    live = fair_share.JailCgroup(1.0, 10)  # (making one sweeps too: make it first)
     stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10)
-    live = fair_share.JailCgroup(1.0, 10)
     try:
         assert all(p.is_dir() for p in stale)
         assert fair_share.sweep_stale() >= len(stale)
