@@ -33,6 +33,7 @@ from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
 from .hidden import as_plain, grade_hidden
 from .notebook_roles import grade_id, is_hidden_test_cell
 from .precheck import NotGradable, precheck
+from .sandbox.fair_share import sweep_stale
 
 AUTOGRADE_WALL_SECONDS = NOTEBOOK_WALL_SECONDS + 180
 
@@ -131,6 +132,7 @@ def grade_submission(root, week: str, student: str) -> dict:
         except Exception as exc:
             outcome.reason += f" (and the gradebook could not be zeroed: {exc})"
         outcome.score = 0.0
+    sweep_stale()  # the cgroups of jails whose process was killed at a time limit
     outcome.seconds = round(time.monotonic() - started, 2)
     status_store.save(course, outcome)
     return outcome.to_dict()

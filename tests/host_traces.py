@@ -41,9 +41,14 @@ def _living_children() -> list[str]:
 
 
 def _jail_cgroups() -> list[str]:
+    """Jail cgroups whose maker is gone (``jail-PID-RANDOM``; a live maker still owns its own,
+    perhaps in another grading run on this machine)."""
     found = []
     for parent in Path("/sys/fs/cgroup").glob(f"**/{GROUP_NAME}"):
-        found += [str(p) for p in parent.iterdir() if p.is_dir()]
+        for path in parent.iterdir():
+            parts = path.name.split("-")
+            if path.is_dir() and len(parts) == 3 and parts[1].isdigit() and not Path(f"/proc/{parts[1]}").exists():
+                found.append(str(path))
     return found
 
 

@@ -21,6 +21,8 @@ Where cgroups can be had:
 
 The jail's first process joins its cgroup before ``bwrap`` starts (``procs_files()`` names the
 files it writes its pid to), so every process it ever starts is counted from the beginning.
+Each cgroup is named after the process that made it (``jail-PID-RANDOM``) and removed by it when
+the jail ends; ``sweep_stale()`` removes those whose maker was killed first.
 """
 from __future__ import annotations
 
@@ -134,6 +136,35 @@ def _backend():
         return None, f"cgroup {kind} cannot be used here: {exc}"
 
 
+def sweep_stale() -> int:
+    """Remove the empty cgroups of jails whose creating process is gone (killed at a time limit
+    before it could remove them itself); returns how many were removed."""
+    backend = _backend()[0]
+    removed = 0
+    for parent in (backend.parents.values() if backend is not None else ()):
+        try:
+            entries = list(parent.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            parts = path.name.split("-")
+            if len(parts) != 3 or parts[0] != "jail" or not parts[1].isdigit() or not path.is_dir():
+                continue
+            try:
+                os.kill(int(parts[1]), 0)
+                continue  # its creator still runs and will remove it
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            try:
+                path.rmdir()  # fails while any process is still inside: then it is not stale yet
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 def fair_share_unavailable_reason() -> str | None:
     """Why jails run without a CPU quota and process limit here, or None when they get them."""
     return _backend()[1]
@@ -147,6 +178,7 @@ class JailCgroup:
         backend, reason = _backend()
         if backend is None:
             raise RuntimeError(reason)
+        sweep_stale()
         self.paths = backend.create(f"jail-{os.getpid()}-{uuid.uuid4().hex[:12]}", cpus, processes)
 
     @staticmethod

@@ -487,3 +487,22 @@ def test_run_notebook_reports_an_endless_cell(tmp_path, jail_paths):
     run = run_notebook(_notebook(tmp_path, "while True:\n    pass", "1"), tmp_path / "out.ipynb", hide, expose, FAST,
                        cell_timeout=2)
     assert run.status == "timed_out" and "cell 0" in run.reason
+
+
+@pytest.mark.skipif(fair_share_unavailable_reason() is not None, reason=f"no cgroups here: {fair_share_unavailable_reason()}")
+def test_the_cgroups_of_a_killed_grader_are_swept():
+    from grader.sandbox import fair_share
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid now names no process
+    live = fair_share.JailCgroup(1.0, 10)  # (making one sweeps too: make it first)
+    stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10)
+    try:
+        assert all(p.is_dir() for p in stale)
+        assert fair_share.sweep_stale() >= len(stale)
+        assert not any(p.exists() for p in stale) and all(p.is_dir() for p in live.paths)
+    finally:
+        live.remove()
+        for path in stale:
+            if path.exists():
+                path.rmdir()
