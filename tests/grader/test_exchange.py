@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,8 +66,11 @@ class Term:
 
     def run(self, user: str, cmd: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """``cmd`` (a shell line) as ``user`` in ``cwd`` (default: the user's home)."""
-        line = (f"exec runuser -u {user} -- env HOME={self.home(user)} PATH={BIN}:/usr/bin:/bin "
-                f"PYTHONDONTWRITEBYTECODE=1 TMPDIR={self.home(user)} sh -c 'cd {cwd or self.home(user)} && {cmd}'")
+        # A fresh environment, as a login gives: none of this process's Jupyter dirs (Course.at sets them).
+        keep = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items() if k.startswith("GRADER_"))
+        line = (f"exec runuser -u {user} -- env -i HOME={self.home(user)} USER={user} PATH={BIN}:/usr/bin:/bin "
+                f"LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 TMPDIR={self.home(user)} {keep} "
+                f"sh -c 'cd {cwd or self.home(user)} && {cmd}'")
         done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", f"set -e\n{self.reopen}\n{line}"],
                               capture_output=True, text=True, timeout=600)
         if check:
