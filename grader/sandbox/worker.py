@@ -15,6 +15,7 @@ traceback}}`` with only the student's own frames in the traceback.
 
 Needs only the standard library, NumPy and (for tensors and modules) ``utils``.
 """
+import contextlib
 import json
 import linecache
 import os
@@ -29,6 +30,11 @@ except ImportError:  # run from the source tree (tests, debugging)
     from grader.sandbox import codec
 
 STUDENT_FILE_PREFIX = "<cell "
+
+try:  # the library's answers to the exercises refuse to run inside the answers themselves
+    from utils.checks.delegation import activate_for_answer, install_all
+except ImportError:  # no utils, so nothing to delegate to
+    install_all, activate_for_answer = (lambda: None), (lambda name: contextlib.nullcontext())
 
 
 def describe_exception(exc: BaseException) -> dict:
@@ -159,7 +165,8 @@ def answer(base, request_id, namespace):
     except Exception as exc:
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"bad request: {exc}", "traceback": []}}
     try:
-        value = handler(req, namespace)
+        with activate_for_answer(req.get("name") or req.get("class_name")):
+            value = handler(req, namespace)
     except BaseException as exc:
         return {"ok": False, "error": describe_exception(exc)}
     return {"ok": True, "value": value}
@@ -194,6 +201,7 @@ def main():
     os.dup2(devnull, 0)
     os.close(devnull)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    install_all()
     errors = load_program(os.path.join(base, "program.json"), namespace)
     send(base, proto, "start", {"ok": True, "value": {"errors": errors}})
     for line in requests:

@@ -18,6 +18,7 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.recurrent import LSTM, LSTMCell
 from ..tensor import Tensor, no_grad
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
@@ -90,6 +91,7 @@ def _diagnose_cell(args, h_got, c_got) -> str:
     return ""
 
 
+@forbids("week3_lstm", "lstm_cell")
 def test_lstm_cell_forward(fn) -> CheckResult:
     """Check ``fn(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> (h_next, c_next)`` against ``LSTMCell``."""
     result = CheckResult("lstm_cell_forward")

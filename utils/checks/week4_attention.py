@@ -17,6 +17,7 @@ from ..backend import asnumpy
 from ..nn.attention import MultiHeadAttention as _LibraryMHA
 from ..nn.attention import scaled_dot_product_attention as _library_attention
 from ..tensor import Tensor
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 
 TITLE = "scaled_dot_product_attention"
@@ -66,6 +67,7 @@ def _diagnose(Q, K, V, mask, out, w) -> str:
     return "; ".join(hints)
 
 
+@forbids("week4_attention", "sdpa")
 def test_transformer_attention(fn) -> CheckResult:
     """Check ``fn(Q, K, V, mask=None) -> (output, weights)`` against the library version."""
     result = CheckResult(TITLE)
@@ -178,6 +180,7 @@ def _load(model, state, result) -> bool:
 
 
 # ---------------------------------------------------------------------- Exercise 2: masks
+@forbids("week4_attention", "masks")
 def test_masks(causal_mask, padding_mask) -> CheckResult:
     """Check ``causal_mask(seq_len) -> (T, T)`` and ``padding_mask(lengths, max_len) -> (N, max_len)``."""
     result = CheckResult("causal_mask and padding_mask")
@@ -268,6 +271,7 @@ def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     return result
 
 
+@forbids("week4_attention", "mha")
 def test_multi_head_attention(cls) -> CheckResult:
     """Check ``cls(d_model, num_heads)`` against the library's MultiHeadAttention with the same weights."""
     result = CheckResult("MultiHeadAttention")
@@ -315,6 +319,7 @@ def test_multi_head_attention(cls) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 4: cross-attention
+@forbids("week4_attention", "cross")
 def test_cross_attention(cls) -> CheckResult:
     """Check ``cls(d_model, num_heads)(decoder_states, encoder_states, encoder_lengths)``."""
     result = CheckResult("CrossAttention")
@@ -380,6 +385,7 @@ def reference_lookup(state, X, vocab_size, seq_len, d_model, num_heads, dtype=np
     return logits, w
 
 
+@forbids("week4_attention", "lookup")
 def test_position_lookup(cls) -> CheckResult:
     """Check ``cls(vocab_size, seq_len, d_model, num_heads)``'s forward against the library."""
     result = CheckResult("PositionLookup")

@@ -21,6 +21,7 @@ from ..losses import cross_entropy
 from ..nn import Module
 from ..nn.embedding import sinusoidal_table
 from ..tensor import Tensor
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -275,6 +276,7 @@ def _residual_probe(module, state, branches, run):
 
 
 # ---------------------------------------------------------------------- Exercise 1
+@forbids("week5_transformer", "pe")
 def test_positional_encoding(fn) -> CheckResult:
     """Check ``fn(max_len, d_model) -> (max_len, d_model)`` against ``utils.nn.PositionalEncoding``."""
     result = CheckResult("positional_encoding")
@@ -310,6 +312,7 @@ def test_positional_encoding(fn) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 2
+@forbids("week5_transformer", "feed_forward")
 def test_feed_forward(FeedForward) -> CheckResult:
     """Check ``FeedForward(d_model=6, d_ff=10)`` on a (2, 3, 6) input."""
     result = CheckResult("FeedForward")
@@ -333,6 +336,7 @@ def test_feed_forward(FeedForward) -> CheckResult:
     return result
 
 
+@forbids("week5_transformer", "encoder_layer")
 def test_encoder_layer(EncoderLayer) -> CheckResult:
     """Check ``EncoderLayer(d_model=8, num_heads=2, d_ff=12)`` with and without a padding mask."""
     result = CheckResult("EncoderLayer")
@@ -368,6 +372,7 @@ def test_encoder_layer(EncoderLayer) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 3
+@forbids("week5_transformer", "decoder_layer")
 def test_decoder_layer(DecoderLayer) -> CheckResult:
     """Check ``DecoderLayer(d_model=8, num_heads=2, d_ff=12)`` with causal and padding masks."""
     result = CheckResult("DecoderLayer")
@@ -415,6 +420,7 @@ def test_decoder_layer(DecoderLayer) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 4
+@forbids("week5_transformer", "transformer")
 def test_transformer(Transformer) -> CheckResult:
     """Check ``Transformer(...).forward`` and ``greedy_decode`` against the reference's outputs for the same weights."""
     result = CheckResult("Transformer")

@@ -16,6 +16,7 @@ import numpy as np
 from ..backend import asnumpy
 from ..nn import Linear, Module, Parameter
 from ..tensor import Tensor, no_grad
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -87,6 +88,7 @@ def _diagnose_patches(images, p, received, transform=lambda patches: patches) ->
 # ---------------------------------------------------------------------- Exercise 1
 
 
+@forbids("week6_vit", "patches")
 def test_extract_patches(fn) -> CheckResult:
     """Check ``fn(images, patch_size)`` on a NumPy batch and on a Tensor (values and gradient)."""
     result = CheckResult("extract_patches")
@@ -189,6 +191,7 @@ def _patch_embedding_case(cls, result: CheckResult, label: str, img_size, patch_
     return values.passed
 
 
+@forbids("week6_vit", "patch_embedding")
 def test_vit_patch_embedding(cls) -> CheckResult:
     """Check ``PatchEmbedding`` on small sizes (values) and at the defaults (shapes)."""
     result = CheckResult("PatchEmbedding")
