@@ -120,6 +120,16 @@ def handle_get(req, namespace):
     return lookup(namespace, req["name"])
 
 
+def expand_corner(value):
+    """A state entry sent as ``{"shape": S, "corner": A}``: zeros of shape S with A in its first corner
+    (how a large, mostly-zero weight crosses the boundary); anything else as it is."""
+    if isinstance(value, dict) and set(value) == {"shape", "corner"}:
+        full = np.zeros(tuple(int(n) for n in value["shape"]), dtype=value["corner"].dtype)
+        full[tuple(slice(0, n) for n in value["corner"].shape)] = value["corner"]
+        return full
+    return value
+
+
 def handle_module(req, namespace):
     cls = lookup(namespace, req["class_name"])
     dtype = np.dtype(req["dtype"]) if req.get("dtype") else None
@@ -128,6 +138,7 @@ def handle_module(req, namespace):
         model.to(dtype=dtype)
     state = req.get("state")
     if state is not None:
+        state = {k: expand_corner(v) for k, v in state.items()}
         model.load_state_dict({k: (v.astype(dtype) if dtype is not None and v.dtype.kind == "f" else v) for k, v in state.items()})
     model.train() if req.get("train") else model.eval()
     input_grad = bool(req.get("input_grad"))
