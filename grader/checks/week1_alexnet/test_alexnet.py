@@ -133,11 +133,11 @@ def test_other_classes_batch_one(student):
 def test_float64_batch_two(student):
     """Precision: in float64, two images give the reference's float64 scores"""
     x = images(2, 0.3, np.float64)
-    values = corner_values(5, 1.3)
-    result = student.module(CLASS, {"num_classes": 5}, [x], dtype="float64", state=state_for(student, 5, values))
+    values = corner_values(7, 1.3)  # the same class count in every check: the layout is read once
+    result = student.module(CLASS, {"num_classes": 7}, [x], dtype="float64", state=state_for(student, 7, values))
     raw = np.asarray(result.outputs)
     out = array(result.outputs)
-    assert out.shape == (2, 5), "AlexNet(num_classes=5) should map (2, 3, 224, 224) to (2, 5)"
+    assert out.shape == (2, 7), "AlexNet(num_classes=7) should map (2, 3, 224, 224) to (2, 7)"
     assert all(p.dtype == "float64" for p in result.parameters.values()), "model.to(dtype=float64) did not reach every parameter"
     assert raw.dtype == np.float64, "float64 inputs gave a lower-precision output (was something cast to float32?)"
     assert close(out, reference(values, x), rtol=1e-8, atol=1e-10), "float64 scores differ from AlexNet's with the weights the grader loaded"
@@ -146,7 +146,7 @@ def test_float64_batch_two(student):
 @pytest.mark.points(1)
 def test_dropout_active_in_training(student):
     """Dropout: in training mode each hidden Linear's output goes through Dropout(0.5) (scores are 0 or 4x their evaluation value), and evaluation mode is deterministic"""
-    K = 10
+    K = 7
     x = np.concatenate([images(1, 0.6)] * 4)
     values = corner_values(K, 0.9, dropout_probe=True)
     state = state_for(student, K, values)
