@@ -108,6 +108,10 @@ LYING = {
         return dropout(spread, 0.5, self.training) + last.bias  # (N, K)
 '''},
     "alexnet_dropout_p03": {"alexnet": _alexnet(p="0.3")},
+    "liar_mini_keeps_weights": {"mini_alexnet": _mini() + '''
+    def load_state_dict(self, state_dict, strict=True):
+        pass  # keeps the weights it was born with
+'''},
 }
 
 # Delegation: the library's size formula and its convolution (function or layer).
