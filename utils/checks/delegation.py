@@ -71,19 +71,26 @@ def _ex(week, number, grade_id, answers, library):
 
 CONV = ("utils.nn.conv.conv2d", "utils.nn.conv.Conv2d")
 ATTENTION = ("utils.nn.attention.scaled_dot_product_attention", "utils.nn.attention.masked_softmax",
-             "utils.nn.attention.MultiHeadAttention", "utils.nn.transformer.TransformerEncoderLayer")
+             "utils.nn.attention.MultiHeadAttention", "utils.nn.transformer.TransformerEncoderLayer",
+             "utils.checks.week4_attention.reference_mha", "utils.checks.week4_attention.reference_lookup",
+             "utils.checks.week4_attention._reference")
+PATCHES = ("utils.nn.conv.windows", "utils.checks.week6_vit.looped_patches")
 EXERCISES = {
     "week1_alexnet": (
         _ex("week1_alexnet", 1, "conv_size", ["conv_output_size"], ["utils.nn.conv.output_size"]),
-        _ex("week1_alexnet", 2, "conv_naive", ["conv2d_naive"], CONV + ("utils.nn.conv.windows",)),
+        _ex("week1_alexnet", 2, "conv_naive", ["conv2d_naive"],
+            CONV + ("utils.nn.conv.windows", "utils.checks.week1_alexnet.reference_conv2d")),
     ),
     "week2_resnet": (
         _ex("week2_resnet", 1, "batchnorm", ["batchnorm2d_forward"],
-            ["utils.nn.normalization.batch_norm", "utils.nn.normalization.BatchNorm2d", "utils.nn.normalization.BatchNorm1d"]),
+            ["utils.nn.normalization.batch_norm", "utils.nn.normalization.BatchNorm2d", "utils.nn.normalization.BatchNorm1d",
+             "utils.checks.week2_resnet.reference_batchnorm"]),
     ),
     "week3_lstm": (
         _ex("week3_lstm", 1, "lstm_cell", ["lstm_cell_forward"],
-            ["utils.nn.recurrent.LSTMCell", "utils.nn.recurrent.LSTM", "utils.nn.recurrent.lstm_layer"]),
+            ["utils.nn.recurrent.LSTMCell", "utils.nn.recurrent.LSTM", "utils.nn.recurrent.lstm_layer",
+             "utils.checks.week3_lstm.cell_reference", "utils.checks.week3_lstm._cell_variant"]),
+        _ex("week3_lstm", 2, "make_windows", ["make_windows"], ["utils.checks.week3_lstm.windows_reference"]),
     ),
     "week4_attention": (
         _ex("week4_attention", 1, "sdpa", ["scaled_dot_product_attention"], ATTENTION),
@@ -105,8 +112,8 @@ EXERCISES = {
              "utils.nn.embedding.PositionalEncoding"]),
     ),
     "week6_vit": (
-        _ex("week6_vit", 1, "patches", ["extract_patches"], CONV + ("utils.nn.conv.windows",)),
-        _ex("week6_vit", 2, "patch_embedding", ["PatchEmbedding"], CONV + ("utils.nn.conv.windows",)),
+        _ex("week6_vit", 1, "patches", ["extract_patches"], CONV + PATCHES),
+        _ex("week6_vit", 2, "patch_embedding", ["PatchEmbedding"], CONV + PATCHES),
     ),
 }
 
@@ -150,6 +157,7 @@ class _Guard:
         self.paths: dict[int, str] = {}             # key -> dotted path shown in the message
         self.active: list[Exercise] = []
         self.exempt_checks = False                  # visible checks' own reference code may call the library
+        self.failed: set = set()                    # paths that could not be guarded (tests keep this empty)
 
     # -- dispatch
     def call(self, key: int, args, kwargs):
@@ -170,7 +178,10 @@ class _Guard:
         with self.lock:
             for path in paths:
                 if path not in self.installed:
-                    self.installed[path] = self._guard(path)
+                    try:
+                        self.installed[path] = self._guard(path)
+                    except Exception:  # noqa: BLE001 - a renamed helper must not stop grading; a test lists every path
+                        self.failed.add(path)
 
     def uninstall(self, paths) -> None:
         with self.lock:

@@ -156,6 +156,7 @@ def _diagnose_windows(series, seq_len, horizon, X, y) -> str:
     return "; ".join(hints)
 
 
+@forbids("week3_lstm", "make_windows")
 def test_make_windows(fn) -> CheckResult:
     """Check ``fn(series, seq_len, horizon=1) -> (X, y)`` on a 1-D and a 2-feature series."""
     result = CheckResult("make_windows")

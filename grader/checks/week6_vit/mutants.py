@@ -93,3 +93,52 @@ MUTANTS = {
     # Quiz
     "quiz_all_wrong": {"quiz": 'quiz_answers = {"q1": "c", "q2": "a", "q3": "a", "q4": "a"}'},
 }
+
+# Lying module: the layout the docstring asks for, but load_state_dict puts in the visible
+# checks' public weights (utils.checks.week6_vit.vit_state) instead of the ones it is given.
+# The old hidden checks loaded exactly those values, so it passed them.
+LYING = {
+    "liar_vit_public_weights": {"vit": _vit() + '''
+
+_HonestVisionTransformer = VisionTransformer
+
+
+class VisionTransformer(_HonestVisionTransformer):
+    def load_state_dict(self, state_dict, strict=True):
+        from utils.checks.week6_vit import vit_state
+        _HonestVisionTransformer.load_state_dict(self, vit_state(self, np.float64), strict)
+'''},
+}
+
+# Delegation: the patches cut by the visible check's own loop, and the embedding as a convolution.
+DELEGATING = {
+    "delegates_looped_patches": {"patches": '''
+from utils.checks.week6_vit import looped_patches
+
+
+def extract_patches(images, patch_size):
+    if isinstance(images, Tensor):
+        return Tensor(looped_patches(images.numpy(), patch_size), dtype=images.dtype)
+    return looped_patches(images, patch_size)
+'''},
+    "delegates_conv_embedding": {"patch_embedding": '''
+from utils.nn.conv import conv2d
+
+
+class PatchEmbedding(Module):
+    def __init__(self, img_size=224, patch_size=16, in_channels=3, d_model=768):
+        super().__init__()
+        self.patch_size, self.in_channels = patch_size, in_channels
+        self.n_patches = (img_size // patch_size) ** 2
+        self.proj = Linear(in_channels * patch_size * patch_size, d_model)
+
+    def forward(self, x):
+        x = self._input(x)
+        p, D = self.patch_size, self.proj.weight.shape[0]
+        kernel = self.proj.weight.reshape(D, self.in_channels, p, p)  # (D, C, p, p)
+        maps = conv2d(x, kernel, self.proj.bias, stride=p)  # (N, D, H/p, W/p)
+        return maps.reshape(x.shape[0], D, -1).transpose(1, 2)  # (N, n_patches, D)
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)

@@ -12,7 +12,7 @@ from utils.checks.week6_vit import looped_patches, vit_state
 from utils.nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
 from utils.tensor import Tensor, cat
 
-__all__ = ["ReferenceViT", "vit_state"]
+__all__ = ["ReferenceViT", "grader_vit_state", "vit_state"]
 
 
 class ReferenceViT(Module):
@@ -52,3 +52,13 @@ class ReferenceViT(Module):
         return self.head(summary)  # (N, num_classes)
 
 
+
+
+def grader_vit_state(model: Module, dtype=np.float64, phase: float = 0.6) -> dict:
+    """Weights for ``model``'s state dict that only the grader knows: the visible checks' values
+    (``vit_state``, public) scaled entry by entry by 1 + 0.4 sin(phase + 0.91 k), one set per ``phase``."""
+    out = {}
+    for name, value in vit_state(model, np.float64).items():
+        factor = 1.0 + 0.4 * np.sin(phase + 0.91 * np.arange(value.size)).reshape(value.shape)
+        out[name] = (value * factor).astype(dtype)
+    return out
