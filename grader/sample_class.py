@@ -84,6 +84,13 @@ def mutants(week: str) -> dict:
     return importlib.import_module(f"grader.checks.{week}.mutants").MUTANTS
 
 
+def zero_mutants(week: str) -> dict:
+    """``{mutant name: grade cell}``: the week's lying and delegating answers, which must earn nothing there."""
+    if not (CHECKS_ROOT / week / "mutants.py").exists():
+        return {}
+    return dict(getattr(importlib.import_module(f"grader.checks.{week}.mutants"), "ZERO", {}))
+
+
 def samples(course: Course, week: str) -> list[Sample]:
     root = course.root
     secret_paths = [str(course.solutions / week / course.notebook_name(week)), str(CHECKS_ROOT / week)]

@@ -139,3 +139,7 @@ def conv2d_naive(x, weight, bias, stride=1, padding=0):
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_mean_pool_alexnet": "alexnet_tests", "delegates_output_size": "conv_size_tests",
+        "delegates_conv2d": "conv_naive_tests", "delegates_conv_layer": "conv_naive_tests"}

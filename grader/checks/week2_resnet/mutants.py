@@ -154,3 +154,7 @@ def batchnorm2d_forward(x, gamma, beta, running_mean, running_var, training, mom
 '''},
 }
 MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_block": "resblock_tests", "liar_resnet": "resnet_tests", "delegates_batch_norm": "batchnorm_tests",
+        "delegates_batchnorm_layer": "batchnorm_tests"}

@@ -231,3 +231,23 @@ class MultiHeadAttention(Module):
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
+DELEGATING["delegates_cross_library_mha"] = {"cross": '''
+class CrossAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.mha = MultiHeadAttention(d_model, num_heads)
+        inner = nn.MultiHeadAttention(d_model, num_heads)  # the library's layer, sharing the projections
+        inner.q_proj, inner.k_proj, inner.v_proj, inner.out_proj = (self.mha.q_proj, self.mha.k_proj,
+                                                                    self.mha.v_proj, self.mha.out_proj)
+        self.__dict__["inner"] = inner
+
+    def forward(self, decoder_states, encoder_states, encoder_lengths):
+        keep = padding_mask(encoder_lengths, encoder_states.shape[1])
+        return self.inner(decoder_states, encoder_states, encoder_states, key_padding_mask=keep, average_attn_weights=False)
+'''}
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_mha_public_weights": "mha_tests", "liar_cross_public_weights": "cross_tests",
+        "liar_lookup_public_weights": "lookup_tests", "delegates_sdpa": "sdpa_tests", "delegates_causal_mask": "masks_tests",
+        "delegates_mha": "mha_tests", "delegates_cross_library_mha": "cross_tests"}

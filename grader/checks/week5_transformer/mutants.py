@@ -142,3 +142,7 @@ class EncoderLayer(Module):
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py). The lying
+# encoder computes the right values, so it keeps those points and loses the gradient one.
+ZERO = {"delegates_sinusoidal_table": "pe_tests", "delegates_encoder_layer": "encoder_tests"}

@@ -142,3 +142,7 @@ class PatchEmbedding(Module):
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_vit_public_weights": "vit_tests", "delegates_looped_patches": "patches_tests",
+        "delegates_conv_embedding": "patch_embedding_tests"}
