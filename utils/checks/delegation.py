@@ -36,7 +36,7 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHECKS_DIR = Path(__file__).resolve().parent
+CHECKS_DIR = Path(__file__).parent  # as code objects name their files (not resolved)
 CHECKS_PREFIX = str(CHECKS_DIR) + "/"
 UTILS_PREFIX = str(CHECKS_DIR.parent) + "/"
 DISPATCH_NAME = "__delegation_guard__"
@@ -256,6 +256,9 @@ def _called_by_checks() -> bool:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
+        if filename == __file__:  # the guard's own frames (and the trampolines compiled under its name)
+            frame = frame.f_back
+            continue
         if filename.startswith(CHECKS_PREFIX):
             return True
         if not (filename.startswith(UTILS_PREFIX) or filename.endswith(("functools.py", "contextlib.py"))):
