@@ -112,14 +112,17 @@ class VisionTransformer(_HonestVisionTransformer):
 
 # Delegation: the patches cut by the visible check's own loop, and the embedding as a convolution.
 DELEGATING = {
-    "delegates_looped_patches": {"patches": '''
-from utils.checks.week6_vit import looped_patches
+    "delegates_windows": {"patches": '''
+from utils.nn.conv import windows
 
 
 def extract_patches(images, patch_size):
-    if isinstance(images, Tensor):
-        return Tensor(looped_patches(images.numpy(), patch_size), dtype=images.dtype)
-    return looped_patches(images, patch_size)
+    p = patch_size
+    x = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
+    N, C = x.shape[:2]
+    tiles = windows(x, (p, p), (p, p))  # the library's sliding windows, one per patch
+    out = np.ascontiguousarray(tiles).reshape(N, C, -1, p * p).transpose(0, 2, 1, 3).reshape(N, -1, C * p * p)
+    return Tensor(out, dtype=x.dtype) if isinstance(images, Tensor) else out
 '''},
     "delegates_conv_embedding": {"patch_embedding": '''
 from utils.nn.conv import conv2d
@@ -144,5 +147,5 @@ MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
 
 # Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
-ZERO = {"liar_vit_public_weights": "vit_tests", "delegates_looped_patches": "patches_tests",
+ZERO = {"liar_vit_public_weights": "vit_tests", "delegates_windows": "patches_tests",
         "delegates_conv_embedding": "patch_embedding_tests"}
