@@ -86,9 +86,7 @@ EXERCISES = {
     ),
     "week3_lstm": (
         _ex("week3_lstm", 1, "lstm_cell", ["lstm_cell_forward"],
-            ["utils.nn.recurrent.LSTMCell", "utils.nn.recurrent.LSTM", "utils.nn.recurrent.lstm_layer",
-             "utils.checks.week3_lstm.cell_reference", "utils.checks.week3_lstm._cell_variant"]),
-        _ex("week3_lstm", 2, "make_windows", ["make_windows"], ["utils.checks.week3_lstm.windows_reference"]),
+            ["utils.nn.recurrent.LSTMCell", "utils.nn.recurrent.LSTM", "utils.nn.recurrent.lstm_layer"]),
     ),
     "week4_attention": (
         _ex("week4_attention", 1, "sdpa", ["scaled_dot_product_attention"], ATTENTION),

@@ -122,15 +122,6 @@ def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
-DELEGATING["delegates_windows_reference"] = {"make_windows": '''
-from utils.checks.week3_lstm import windows_reference
-
-
-def make_windows(series, seq_len, horizon=1):
-    return windows_reference(series, seq_len, horizon)
-'''}
-MUTANTS.update(DELEGATING)
-
 # Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
 ZERO = {"liar_zero_model": "lstm_model_tests", "delegates_lstm_layer": "lstm_cell_tests",
-        "delegates_lstm_cell": "lstm_cell_tests", "delegates_windows_reference": "make_windows_tests"}
+        "delegates_lstm_cell": "lstm_cell_tests"}
