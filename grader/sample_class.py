@@ -85,7 +85,8 @@ def mutants(week: str) -> dict:
 
 
 def zero_mutants(week: str) -> dict:
-    """``{mutant name: grade cell}``: the week's lying and delegating answers, which must earn nothing there."""
+    """``{mutant name: "cell" or "cell:Name"}``: the week's lying and delegating answers, which must earn
+    nothing in that cell (or in its checks named after ``Name``)."""
     if not (CHECKS_ROOT / week / "mutants.py").exists():
         return {}
     return dict(getattr(importlib.import_module(f"grader.checks.{week}.mutants"), "ZERO", {}))
