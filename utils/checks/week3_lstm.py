@@ -225,33 +225,71 @@ def _find(model, kind):
     return [m for m in model.modules() if isinstance(m, kind)]
 
 
-def model_reference(lstm: LSTM, head: Linear, x: np.ndarray, reduce="last", batch_first=True) -> np.ndarray:
-    """What the model should output, and what common mistakes output (for diagnosis)."""
-    ref = LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, batch_first=batch_first).to(dtype=x.dtype)
-    ref.load_state_dict(lstm.state_dict())
+def shape_values(shape, dtype=np.float32) -> np.ndarray:
+    """Deterministic values for a parameter of ``shape``, from its shape alone (so names and
+    registration order do not matter), scaled by 1/sqrt(last axis) to keep the gates unsaturated."""
+    shape = tuple(int(n) for n in shape)
+    phase = 0.1 * sum((i + 1) * n for i, n in enumerate(shape))
+    return (wave(shape, phase, 0.8, np.float64) / np.sqrt(shape[-1])).astype(dtype)
+
+
+def fill_by_shape(model) -> None:
+    """Overwrite every parameter of ``model`` with ``shape_values`` of its shape (in place)."""
+    for _, p in model.named_parameters():
+        p.data[...] = shape_values(p.shape, p.data.dtype)
+
+
+def _mistaken_outputs(lstm: LSTM, head: Linear, x: np.ndarray) -> dict:
+    """What four common mistakes output with ``lstm``'s and ``head``'s weights (for the diagnosis):
+    the LSTM reading (N, T, I) as time-major, and the head reading the first step, the mean over
+    time or the first layer's final state."""
+    def run(batch_first):
+        twin = LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, batch_first=batch_first).to(dtype=x.dtype)
+        twin.load_state_dict(lstm.state_dict())
+        return twin(Tensor(x, dtype=x.dtype))
+
+    def project(feats):
+        return asnumpy(feats @ head.weight.T + head.bias)
+
     with no_grad():
-        out, (h_n, _) = ref(Tensor(x, dtype=x.dtype))  # (N, T, H) (or (T, N, H)), (layers, N, H)
-        if reduce == "last":
-            feats = out[:, -1, :]  # (N, H) with batch_first
-        elif reduce == "first":
-            feats = out[:, 0, :]
-        elif reduce == "mean":
-            feats = out.mean(axis=1)
-        else:  # "h_n[0]": the first layer's final state
-            feats = h_n[0]
-        return (feats @ head.weight.T + head.bias).numpy() if head.bias is not None else (feats @ head.weight.T).numpy()
+        time_major, _ = run(False)  # (N, T, H) read as (T, N, H)
+        out, (h_n, _) = run(True)  # (N, T, H), (layers, N, H)
+        return {"time_major": project(time_major[:, -1, :]), "first_step": project(out[:, 0, :]),
+                "mean_over_time": project(out.mean(axis=1)), "first_layer_state": project(h_n[0])}
 
 
-def _diagnose_model(lstm, head, x, got) -> str:
-    for reduce, batch_first, hint in (
-            ("last", False, "the LSTM reads (N, T, I) inputs as (T, N, I): create it with batch_first=True"),
-            ("first", True, "the head reads the first time step; it should read the last one, output[:, -1, :]"),
-            ("mean", True, "the head reads the mean over time; it should read the last time step, output[:, -1, :]"),
-            ("h_n[0]", True, "the head reads h_n[0], the FIRST layer's final state; use output[:, -1, :] (or h_n[-1])")):
-        try:
-            alt = model_reference(lstm, head, x, reduce, batch_first)
-        except Exception:
-            continue
+def _model_parts(model):
+    lstms = _find(model, LSTM)
+    heads = [m for m in _find(model, Linear) if (m.in_features, m.out_features) == (MODEL_SIZES["hidden_size"], MODEL_SIZES["output_size"])]
+    return lstms, heads
+
+
+def model_goldens(cls) -> dict:
+    """The model case through ``cls`` (the reference answer) with ``fill_by_shape`` weights, in
+    evaluation mode: its outputs, and the outputs of the mistakes ``_mistaken_outputs`` makes."""
+    model = cls(**MODEL_SIZES)
+    fill_by_shape(model)
+    model.eval()
+    x = model_inputs()
+    with no_grad():
+        out = {"model/expected": asnumpy(model(Tensor(x)))}
+    (lstm,), (head,) = _model_parts(model)
+    out.update(prefixed("model/variant", _mistaken_outputs(lstm, head, x)))
+    return out
+
+
+_HINTS = {
+    "time_major": "the LSTM reads (N, T, I) inputs as (T, N, I): create it with batch_first=True",
+    "first_step": "the head reads the first time step; it should read the last one, output[:, -1, :]",
+    "mean_over_time": "the head reads the mean over time; it should read the last time step, output[:, -1, :]",
+    "first_layer_state": "the head reads h_n[0], the FIRST layer's final state; use output[:, -1, :] (or h_n[-1])",
+}
+
+
+def _diagnose_model(got) -> str:
+    variants = section(load_goldens(WEEK), "model/variant")
+    for name, hint in _HINTS.items():
+        alt = variants[name]
         if alt.shape == got.shape and np.allclose(alt, got, atol=1e-4):
             return hint
     return ""
@@ -268,7 +306,7 @@ def test_lstm_forward(cls) -> CheckResult:
     if not isinstance(model, Module):
         result.add(CheckItem("is a Module", False, "LSTMModel must subclass utils.nn.Module"))
         return result
-    lstms, heads = _find(model, LSTM), _find(model, Linear)
+    lstms, heads = _model_parts(model)
     layout = check_true("uses one utils.nn.LSTM", len(lstms) == 1,
                         f"found {len(lstms)} utils.nn.LSTM submodules; assign exactly one in __init__ (self.lstm = LSTM(...))")
     result.add(layout)
@@ -278,7 +316,6 @@ def test_lstm_forward(cls) -> CheckResult:
     result.add(check_true("LSTM sizes", (lstm.input_size, lstm.hidden_size, lstm.num_layers) == (3, 5, 2),
                           f"LSTM(input_size={lstm.input_size}, hidden_size={lstm.hidden_size}, num_layers={lstm.num_layers}); "
                           "expected LSTM(3, 5, num_layers=2): pass the constructor's arguments through"))
-    heads = [m for m in heads if (m.in_features, m.out_features) == (5, 2)]
     head_item = check_true("a Linear(hidden_size, output_size) head", len(heads) == 1,
                            "expected one Linear(5, 2) head mapping the last hidden state to the outputs")
     result.add(head_item)
@@ -290,6 +327,7 @@ def test_lstm_forward(cls) -> CheckResult:
         return result
 
     x = model_inputs()
+    fill_by_shape(model)  # the check's weights, placed by shape: names and order are the student's choice
     model.eval()
     out, error = run_student("forward on (4, 6, 3) inputs", model, Tensor(x))
     if error:
@@ -300,10 +338,10 @@ def test_lstm_forward(cls) -> CheckResult:
     if not shape.passed:
         return result
     got = asnumpy(out)
-    expected = model_reference(lstm, heads[0], x)
+    expected = load_goldens(WEEK)["model/expected"]
     values = check_close("output = head(last time step of the LSTM output)", got, expected, rtol=1e-4, atol=1e-5)
     if not values.passed:
-        hint = _diagnose_model(lstm, heads[0], x, got)
+        hint = _diagnose_model(got)
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
     result.add(values)
@@ -322,8 +360,9 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     ``python -m grader goldens``)."""
     out = cell_goldens(namespace["lstm_cell_forward"])
     out.update(windows_goldens(namespace["make_windows"]))
+    out.update(model_goldens(namespace["LSTMModel"]))
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-__all__ = ["cell_inputs", "golden_cases", "model_inputs", "model_reference", "n_parameters", "test_lstm_cell_forward",
+__all__ = ["cell_inputs", "fill_by_shape", "golden_cases", "model_inputs", "n_parameters", "shape_values", "test_lstm_cell_forward",
            "test_lstm_forward", "test_make_windows", "wave"]
