@@ -186,6 +186,9 @@ def _load(model, state, result) -> bool:
 
 
 # ---------------------------------------------------------------------- Exercise 2: masks
+MASK_LENGTHS = np.array([3, 1, 5])
+
+
 @forbids("week4_attention", "masks")
 def test_masks(causal_mask, padding_mask) -> CheckResult:
     """Check ``causal_mask(seq_len) -> (T, T)`` and ``padding_mask(lengths, max_len) -> (N, max_len)``."""
@@ -199,7 +202,7 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
             result.add(error)
         else:
             result.add(check_shape("causal_mask shape", m, (4, 4)))
-            want = np.tril(np.ones((4, 4), dtype=bool))
+            want = load_goldens(WEEK)["masks/causal"]
             ok = m.shape == want.shape and bool(np.array_equal(m, want))
             hint = ""
             if not ok and m.shape == want.shape:
@@ -207,13 +210,13 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
                     hint = "the True entries are above the diagonal: query i may look at keys j <= i (lower triangle, `np.tril`)"
                 elif np.array_equal(m, ~want):
                     hint = "the polarity is flipped: in this course True means 'may attend'"
-                elif np.array_equal(m, np.tril(want, -1)):
+                elif np.array_equal(m, want & ~np.eye(4, dtype=bool)):
                     hint = "the diagonal is False: a position may attend to itself"
                 else:
                     hint = "row i must be True exactly for columns 0..i"
             result.add(CheckItem("causal_mask values", ok, hint))
 
-    lengths = np.array([3, 1, 5])
+    lengths = MASK_LENGTHS
     raw, error = run_student("padding_mask runs", padding_mask, lengths, 5)
     if error:
         result.add(error)
@@ -228,13 +231,13 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
     result.add(shape)
     if not shape.passed:
         return result
-    want = np.arange(5)[None, :] < lengths[:, None]
+    want = load_goldens(WEEK)["masks/padding"]
     ok = bool(np.array_equal(m, want))
     hint = ""
     if not ok:
         if np.array_equal(m, ~want):
             hint = "the polarity is flipped: True must mark real tokens (they may be attended), False the padding"
-        elif np.array_equal(m, np.arange(5)[None, :] <= lengths[:, None]):
+        elif np.array_equal(m, want | np.roll(want, 1, axis=1)):  # each row's run one longer
             hint = "one position too many: a sequence of length n has real tokens at positions 0..n-1"
         else:
             hint = "row b must be True at positions 0..lengths[b]-1 and False after"
@@ -243,11 +246,15 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 3: heads
+def _heads_input():
+    return np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)  # (N, T, D)
+
+
 def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     """Check ``split_heads(x, h)``: (N, T, D) -> (N, h, T, D/h) and ``merge_heads`` back."""
     result = CheckResult("split_heads and merge_heads")
-    x = np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)  # (N, T, D) with distinct entries
-    want = x.reshape(2, 3, 4, 3).transpose(0, 2, 1, 3)  # (N, h, T, d)
+    x = _heads_input()  # (N, T, D) with distinct entries
+    want = load_goldens(WEEK)["heads/split"]  # (N, h, T, d)
     raw, error = run_student("split_heads runs", split_heads, Tensor(x), 4)
     if error:
         result.add(error)
@@ -429,6 +436,9 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     """Every case of this week's value checks through the classes and functions in ``namespace``
     (the reference answers, for ``python -m grader goldens``), with the checks' fixed weights."""
     out = _sdpa_goldens(namespace["scaled_dot_product_attention"])
+    out["masks/causal"] = np.asarray(asnumpy(namespace["causal_mask"](4)), dtype=bool)
+    out["masks/padding"] = np.asarray(asnumpy(namespace["padding_mask"](MASK_LENGTHS, 5)), dtype=bool)
+    out["heads/split"] = asnumpy(namespace["split_heads"](Tensor(_heads_input()), 4))
     E, h = 12, 3
     model = namespace["MultiHeadAttention"](E, h)
     model.load_state_dict(deterministic_state(mha_shapes(E)))
