@@ -30,6 +30,10 @@ from .program import definitions_only, strip_magics
 LIBRARY_ROOT = Path(__file__).resolve().parents[1] / "utils"
 DEFAULT_THRESHOLD = 0.5
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# What an answer has no reason to touch: the delegation guard, code objects, module reloading,
+# frames. Listed for a person to read; nothing is scored on it.
+SUSPICIOUS = ("delegation", "GUARD", "__code__", "__closure__", "importlib", "reload(", "sys.modules", "_getframe",
+              "get_referrers", "__globals__")
 LIBRARY_PREFIX = "library__"
 
 
@@ -53,6 +57,7 @@ class SimilarityResult:
     week: str
     students: list
     skipped: dict     # {folder name: why it was not compared}
+    flags: dict       # {student: [suspicious names their answer code mentions]}
     pairs: list       # [Pair], most similar first
     report: Path | None
     table: Path | None
@@ -89,6 +94,11 @@ def _read_notebook(folder: Path, name: str):
         return nbformat.read(path, as_version=4), ""
     except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not fatal
         return None, f"unreadable notebook ({type(exc).__name__})"
+
+
+def suspicious_names(code: str) -> list:
+    """The entries of ``SUSPICIOUS`` that ``code`` mentions."""
+    return [name for name in SUSPICIOUS if name in code]
 
 
 def prepare(course: Course, week: str, work: Path) -> tuple[list, dict, Path]:
@@ -168,8 +178,9 @@ def similarity(course: Course, week: str, threshold: float = DEFAULT_THRESHOLD, 
     out_dir = Path(out_dir or course.root / "similarity" / week)
     out_dir.mkdir(parents=True, exist_ok=True)
     students, skipped, work = prepare(course, week, out_dir / "code")
+    flags = {s: found for s in students if (found := suspicious_names((work / "submissions" / f"{s}.py").read_text()))}
     if not students:
-        return SimilarityResult(week, [], skipped, [], None, None)
+        return SimilarityResult(week, [], skipped, flags, [], None, None)
     report = out_dir / "report.html"
     report.unlink(missing_ok=True)
     pairs = compare(work, threshold, report)
@@ -179,13 +190,15 @@ def similarity(course: Course, week: str, threshold: float = DEFAULT_THRESHOLD, 
         writer.writerow(["student", "matches", "share_of_student", "share_of_match", "common_tokens"])
         for p in pairs:
             writer.writerow([p.a, p.b, f"{p.share_a:.2f}", f"{p.share_b:.2f}", p.tokens])
-    return SimilarityResult(week, students, skipped, pairs, report if report.exists() else None, table)
+    return SimilarityResult(week, students, skipped, flags, pairs, report if report.exists() else None, table)
 
 
 def format_result(result: SimilarityResult) -> str:
     lines = [f"{result.week}: {len(result.students)} submissions compared with each other and with the library"]
     for student, why in sorted(result.skipped.items()):
         lines.append(f"  not compared: {student!r}: {why}")
+    for student, names in sorted(result.flags.items()):
+        lines.append(f"  {student} mentions {', '.join(names)}: worth a look (the grader's guard or code objects)")
     if not result.pairs:
         lines.append("  no pair shares enough code to flag")
     for p in result.pairs:

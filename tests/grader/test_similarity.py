@@ -1,6 +1,7 @@
 """``python -m grader similarity``: on a small made-up class, copied answers are flagged in
 pairs, an answer pasted from the library's source is flagged against that file, and
-independent or empty answers are not; the HTML report shows student code escaped."""
+independent or empty answers are not; code that touches the delegation guard is named; the
+HTML report shows student code escaped."""
 import ast
 import csv
 import shutil
@@ -57,6 +58,7 @@ def made_up_class(tmp_path_factory):
         "carol": {"sdpa": CAROL_SDPA},
         "dave": {"sdpa": "# <script>document.title = 'pwned'</script>\n" + library},
         "eve": {},
+        "frank": {"sdpa": "from utils.checks import delegation\ndelegation.GUARD.active.clear()\n" + CAROL_SDPA},
     }
     for student, replaced in submissions.items():
         folder = course.submitted(student, WEEK)
@@ -76,8 +78,10 @@ def test_flags_copies_and_library_source_but_not_independent_work(made_up_class,
     assert float(pairs[frozenset(("alice", "bob"))]["share_of_student"]) > 0.8
     assert frozenset(("dave", "library:utils/nn/attention.py")) in pairs, printed
     flagged = {name for pair in pairs for name in pair}
-    assert "carol" not in flagged and "eve" not in flagged, printed
+    assert "eve" not in flagged and not {"carol", "frank"} & {n for pair in pairs for n in pair if "alice" in pair}, printed
     assert "'bad id*': the folder name is not a plain student id" in printed
+    assert "frank mentions delegation, GUARD" in printed
+    assert frozenset(("carol", "frank")) in pairs, printed  # frank pasted carol's answer under his guard-clearing lines
     report = (course.root / "similarity" / WEEK / "report.html").read_text()
     assert "dave" in report and "alice" in report
     assert "<script>document.title" not in report and "&lt;script&gt;" in report
