@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .similarity import add_command as add_similarity_command
+
 
 def _course(args):
     from .course import Course
@@ -180,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="demo", help="where the demo course is built (default: ./demo)")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=cmd_demo)
+    add_similarity_command(sub)
     return parser
 
 

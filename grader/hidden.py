@@ -35,17 +35,23 @@ def checks_dir(week: str) -> Path:
     return CHECKS_ROOT / week
 
 
+def cell_test_files(week: str, grade_id: str) -> list[Path]:
+    """The week's hidden-check files whose tests count towards the cell ``grade_id``."""
+    marker = f'grade_cell("{grade_id}")'
+    return sorted(p for p in checks_dir(week).glob("test_*.py") if marker in p.read_text())
+
+
 def hidden_cells(nb) -> dict:
     """``{grade_id: points}`` of the notebook's hidden-test cells, in order."""
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_hidden_test_cell(c)}
 
 
-def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS) -> dict:
-    """Run pytest on ``grader/checks/<week>`` against ``notebook``; returns the raw results dict."""
+def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> dict:
+    """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``; returns the raw results dict."""
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         results = Path(tmp) / "results.json"
         cmd = [
-            sys.executable, "-m", "pytest", str(checks_dir(week)), "-p", "grader.harness",
+            sys.executable, "-m", "pytest", *[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.harness",
             "-p", "no:cacheprovider", "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
             "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results),
         ]

@@ -10,6 +10,7 @@ PNG), readable without a server. Everything a student could have influenced is e
 from __future__ import annotations
 
 import base64
+import csv
 import html
 import io
 import re
@@ -71,6 +72,7 @@ class ClassReport:
     exercises: list         # [ExerciseTally], in notebook order
     checks: list            # [CheckTally], hardest first
     mistakes: list          # [Mistake], most students first
+    similar: list = field(default_factory=list)  # rows of ``grader similarity``'s pairs.csv, when it ran
 
 
 def exercise_titles(course: Course, week: str) -> dict:
@@ -83,6 +85,15 @@ def exercise_titles(course: Course, week: str) -> dict:
             found = EXERCISE_TITLE.search(cell.source)
             titles[gid] = found.group("title").strip() if found else gid
     return {gid: titles.get(gid, gid) for gid in hidden_cells(nb)}
+
+
+def similar_pairs(course: Course, week: str) -> list[dict]:
+    """The pairs ``python -m grader similarity WEEK`` flagged (its ``pairs.csv``), or [] when it has not run."""
+    table = course.root / "similarity" / week / "pairs.csv"
+    if not table.is_file():
+        return []
+    with open(table, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def summarise(course: Course, week: str) -> ClassReport:
@@ -124,6 +135,7 @@ def summarise(course: Course, week: str) -> ClassReport:
         exercises=list(exercises.values()),
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         mistakes=sorted(mistakes.values(), key=lambda m: (-len(m.students), m.check))[:MAX_MESSAGES],
+        similar=similar_pairs(course, week),
     )
 
 
@@ -224,6 +236,14 @@ def render(report: ClassReport) -> str:
         parts.append(_table(["student", "kind", "reason"], [(_e(s), _e(k), _e(r)) for s, k, r in report.not_gradable]))
     else:
         parts.append("<p>Every submission was graded.</p>")
+    parts.append("<h2>Similar submissions</h2>")
+    if report.similar:
+        parts.append("<p>Pairs flagged by <code>python -m grader similarity</code> (its report.html shows the shared code).</p>")
+        parts.append(_table(["student", "matches", "share of student's code", "share of the match's code"],
+                            [(_e(r.get("student", "")), _e(r.get("matches", "")), _e(r.get("share_of_student", "")),
+                              _e(r.get("share_of_match", ""))) for r in report.similar]))
+    else:
+        parts.append(f"<p>No similarity report yet: <code>python -m grader similarity {_e(report.week)}</code> makes one.</p>")
     style = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
              "th{background:#f4f4f4}code{white-space:pre-wrap}img{max-width:100%}")

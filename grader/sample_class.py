@@ -84,6 +84,21 @@ def mutants(week: str) -> dict:
     return importlib.import_module(f"grader.checks.{week}.mutants").MUTANTS
 
 
+def zero_mutants(week: str) -> dict:
+    """``{mutant name: "cell" or "cell:Name"}``: the week's lying and delegating answers, which must earn
+    nothing in that cell (or in its checks named after ``Name``)."""
+    if not (CHECKS_ROOT / week / "mutants.py").exists():
+        return {}
+    return dict(getattr(importlib.import_module(f"grader.checks.{week}.mutants"), "ZERO", {}))
+
+
+def delegating_mutants(week: str) -> dict:
+    """``{name: {grade_id: source}}``: answers that call the library's version of their exercise."""
+    if not (CHECKS_ROOT / week / "mutants.py").exists():
+        return {}
+    return dict(getattr(importlib.import_module(f"grader.checks.{week}.mutants"), "DELEGATING", {}))
+
+
 def samples(course: Course, week: str) -> list[Sample]:
     root = course.root
     secret_paths = [str(course.solutions / week / course.notebook_name(week)), str(CHECKS_ROOT / week)]
@@ -157,6 +172,10 @@ def samples(course: Course, week: str) -> list[Sample]:
         Sample("deleted-tests", "right answers, hidden-test cell deleted", FULL, deleted_test),
         Sample("tampered-points", "hidden-test cell metadata changed to 1000 points", "tampered_metadata", tampered),
     ]
+    delegations = {gid: src for replaced in delegating_mutants(week).values() for gid, src in replaced.items()}
+    if delegations:
+        out.append(Sample("delegates-to-library", "answers that call the library's own version of each exercise "
+                          "(the other exercises left as released)", ZERO, lambda nb, ctx: with_answers(nb, delegations)))
     if partial:
         out.insert(2, Sample("partial", "the reference answers with one broken (a mutant): passes some hidden checks", PARTIAL,
                              lambda nb, ctx: with_answers(nb, {**ctx["solutions"], **partial})))

@@ -16,10 +16,10 @@ import pytest
 
 from grader.course import Course
 from grader.generate import generate
-from grader.hidden import checks_dir, hidden_cells, run_checks
+from grader.hidden import cell_test_files, checks_dir, hidden_cells, run_checks
 from grader.notebook_roles import grade_id
 from grader.parallel import grade_many
-from grader.sample_class import build_class, mutants, solution_answers, with_answers
+from grader.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
 from grader.sandbox import sandbox_unavailable_reason
 
 from course_helpers import make_course
@@ -103,8 +103,19 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         unknown = set(replaced) - set(answers)
         assert not unknown, f"mutant {name} replaces unknown answer cells {unknown}"
         nbformat.write(with_answers(source, replaced), tmp_path / f"{name}.ipynb")
+    zero = zero_mutants(week)  # lying and delegating answers: only their own cell's checks run, and must all fail
+
+    def run(name):
+        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else None
+        return run_checks(week, tmp_path / f"{name}.ipynb", course.root, tests=tests)
+
     with ThreadPoolExecutor(max_workers=2) as pool:  # each run is its own pytest process and jail
-        results = dict(zip(broken, pool.map(lambda name: run_checks(week, tmp_path / f"{name}.ipynb", course.root), broken)))
+        results = dict(zip(broken, pool.map(run, broken)))
+    for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
+        cell, _, prefix = spec.partition(":")
+        earned = [t["name"] for t in results[name].get("tests", []) if t["grade_id"] == cell and t["passed"]
+                  and t["name"].startswith(prefix)]
+        assert not earned and results[name].get("tests"), f"{name} must earn nothing in {spec}, but passed: {earned}"
     caught_by = {}
     for name, result in results.items():
         assert "error" not in result, f"{name}: {result['error']}"

@@ -16,6 +16,7 @@ traceback}}`` with only the student's own frames in the traceback.
 
 Needs only the standard library, NumPy and (for tensors and modules) ``utils``.
 """
+import contextlib
 import json
 import linecache
 import os
@@ -30,6 +31,11 @@ except ImportError:  # run from the source tree (tests, debugging)
     from grader.sandbox import codec
 
 STUDENT_FILE_PREFIX = "<cell "
+
+try:  # the library's answers to the exercises refuse to run inside the answers themselves
+    from utils.checks.delegation import activate_for_answer, install_all
+except ImportError:  # no utils, so nothing to delegate to
+    install_all, activate_for_answer = (lambda: None), (lambda name: contextlib.nullcontext())
 
 
 def describe_exception(exc: BaseException) -> dict:
@@ -115,6 +121,16 @@ def handle_get(req, namespace):
     return lookup(namespace, req["name"])
 
 
+def expand_corner(value):
+    """A state entry sent as ``{"shape": S, "corner": A}``: zeros of shape S with A in its first corner
+    (how a large, mostly-zero weight crosses the boundary); anything else as it is."""
+    if isinstance(value, dict) and set(value) == {"shape", "corner"}:
+        full = np.zeros(tuple(int(n) for n in value["shape"]), dtype=value["corner"].dtype)
+        full[tuple(slice(0, n) for n in value["corner"].shape)] = value["corner"]
+        return full
+    return value
+
+
 def handle_module(req, namespace):
     cls = lookup(namespace, req["class_name"])
     dtype = np.dtype(req["dtype"]) if req.get("dtype") else None
@@ -123,6 +139,7 @@ def handle_module(req, namespace):
         model.to(dtype=dtype)
     state = req.get("state")
     if state is not None:
+        state = {k: expand_corner(v) for k, v in state.items()}
         model.load_state_dict({k: (v.astype(dtype) if dtype is not None and v.dtype.kind == "f" else v) for k, v in state.items()})
     model.train() if req.get("train") else model.eval()
     input_grad = bool(req.get("input_grad"))
@@ -160,7 +177,8 @@ def answer(base, request_id, namespace):
     except Exception as exc:
         return {"ok": False, "error": {"type": "ProtocolError", "message": f"bad request: {exc}", "traceback": []}}
     try:
-        value = handler(req, namespace)
+        with activate_for_answer(req.get("name") or req.get("class_name")):
+            value = handler(req, namespace)
     except BaseException as exc:
         return {"ok": False, "error": describe_exception(exc)}
     return {"ok": True, "value": value}
@@ -194,6 +212,7 @@ def main():
     os.dup2(devnull, 0)
     os.close(devnull)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    install_all()
     errors = load_program(os.path.join(base, "program.json"), namespace)
     send(proto, "start", {"ok": True, "value": {"errors": errors}})
     for line in requests:

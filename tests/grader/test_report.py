@@ -50,9 +50,25 @@ def test_student_text_is_escaped():
 
     hostile = "<img src=x onerror=alert(1)>"
     report = ClassReport(week=PILOT, graded=[], not_gradable=[("eve", "invalid_json", hostile)],
-                         exercises=[], checks=[], mistakes=[Mistake("c", hostile, {"eve"})])
+                         exercises=[], checks=[], mistakes=[Mistake("c", hostile, {"eve"})],
+                         similar=[{"student": hostile, "matches": "bob", "share_of_student": "0.97", "share_of_match": "0.91"}])
     page = render(report)
-    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert hostile not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # the reason and the pair
+
+
+def test_similarity_pairs_appear_when_that_report_exists(tmp_path):
+    from course_helpers import make_course
+
+    from grader.course import Course
+    from grader.report import similar_pairs
+
+    course = Course.at(make_course(tmp_path, [PILOT]))
+    assert similar_pairs(course, PILOT) == []
+    table = course.root / "similarity" / PILOT / "pairs.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("student,matches,share_of_student,share_of_match,common_tokens\nada,bob,0.97,0.91,420\n")
+    assert similar_pairs(course, PILOT) == [{"student": "ada", "matches": "bob", "share_of_student": "0.97",
+                                             "share_of_match": "0.91", "common_tokens": "420"}]
 
 
 def test_report_before_grading_says_what_to_run(tmp_path):

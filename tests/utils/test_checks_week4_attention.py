@@ -11,11 +11,16 @@ from utils.checks.week4_attention import (test_cross_attention as check_cross_at
                                           test_split_merge_heads as check_split_merge,
                                           test_transformer_attention as check_attention)
 from utils.nn import Embedding, Linear, Module
-from utils.nn.attention import scaled_dot_product_attention as library_sdpa
 
 
 def sdpa(Q, K, V, mask=None):
-    return library_sdpa(Q, K, V, attn_mask=None if mask is None else np.asarray(mask, dtype=bool))
+    """An answer written from Tensor operations (the library's own would be refused as delegation)."""
+    scores = (Q @ K.transpose(-2, -1)) / float(np.sqrt(Q.shape[-1]))  # (..., L, S)
+    if mask is not None:
+        allowed = np.asarray(mask.numpy() if isinstance(mask, Tensor) else mask, dtype=bool)
+        scores = scores.masked_fill(~allowed, -1e9)
+    weights = scores.softmax(-1)  # (..., L, S)
+    return weights @ V, weights
 
 
 def causal_mask(seq_len):

@@ -4,7 +4,8 @@ import pytest
 
 from utils import Tensor, cat
 from grader.checks.week6_vit.reference import ReferenceViT
-from utils.checks.week6_vit import (looped_patches, test_extract_patches as check_extract_patches,
+from grader.checks.week6_vit.reference import looped_patches
+from utils.checks.week6_vit import (test_extract_patches as check_extract_patches,
                                     test_vision_transformer as check_vision_transformer,
                                     test_vit_patch_embedding as check_patch_embedding)
 from utils.nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer

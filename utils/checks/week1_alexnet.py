@@ -11,8 +11,9 @@ import numpy as np
 
 from ..backend import asnumpy
 from ..nn import Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, count_parameters
-from ..nn.conv import conv2d as _library_conv2d
 from ..tensor import Tensor, no_grad
+from .delegation import forbids
+from .stored import load_goldens, section
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 # (label, size, kernel, stride, padding, expected): the AlexNet layers on a 224x224 image first.
@@ -39,11 +40,7 @@ ALEXNET_LINEARS = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 10)]
 ALEXNET_PARAMETERS = 58_322_314  # with num_classes=10
 
 
-def _formula(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _diagnose_size(fn_value, size, kernel, stride, padding) -> str:
+def _diagnose_size(fn_value, size, kernel, stride, padding, expected) -> str:
     if isinstance(fn_value, float):
         return "it returned a float: use floor division `//` so the size is an int"
     hints = {
@@ -52,9 +49,10 @@ def _diagnose_size(fn_value, size, kernel, stride, padding) -> str:
         -(-(size + 2 * padding - kernel) // stride) + 1: "it rounded up; a window that does not fit is dropped (floor)",
         (size - kernel) // stride + 1: "padding was ignored",
     }
-    return hints.get(fn_value, "") if fn_value != _formula(size, kernel, stride, padding) else ""
+    return hints.get(fn_value, "") if fn_value != expected else ""
 
 
+@forbids("week1_alexnet", "conv_size")
 def test_conv_output_size(fn) -> CheckResult:
     """Check ``fn(size, kernel_size, stride=1, padding=0) -> int`` on AlexNet's layers and a few others."""
     result = CheckResult("conv_output_size")
@@ -64,7 +62,7 @@ def test_conv_output_size(fn) -> CheckResult:
             result.add(error)
             return result
         ok = isinstance(value, (int, np.integer)) and value == expected
-        hint = "" if ok else _diagnose_size(value, size, kernel, stride, padding)
+        hint = "" if ok else _diagnose_size(value, size, kernel, stride, padding, expected)
         result.add(CheckItem(label, ok, "" if ok else ("likely cause: " + hint if hint else "wrong size"),
                              expected=None if ok else expected, received=None if ok else value))
     value, error = run_student("defaults stride=1, padding=0", fn, 9, 4)
@@ -82,36 +80,55 @@ def conv_inputs(n=2, c=3, h=6, w=7, o=4, kh=3, kw=2, dtype=np.float64):
     return wave((n, c, h, w), 0.0), wave((o, c, kh, kw), 0.9), wave((o,), 2.1)
 
 
-def reference_conv2d(x, weight, bias, stride=1, padding=0) -> np.ndarray:
-    """The library's vectorised convolution on NumPy arrays."""
-    with no_grad():
-        out = _library_conv2d(Tensor(x, dtype=x.dtype), Tensor(weight, dtype=weight.dtype),
-                              None if bias is None else Tensor(bias, dtype=bias.dtype), stride=stride, padding=padding)
-    return out.numpy()
+# The two cases of the check: (label, stride, padding, output shape).
+CONV_CASES = (("stride 1, no padding", 1, 0, (2, 4, 4, 6)), ("stride 2, padding 1", 2, 1, (2, 4, 3, 4)))
+WEEK = "week1_alexnet"
 
 
-def _diagnose_conv(x, weight, bias, stride, padding, out) -> str:
+def _case_key(stride, padding) -> str:
+    return f"conv/s{stride}p{padding}"
+
+
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """The convolution cases through ``conv2d_naive`` in ``namespace`` (the reference answers, for
+    ``python -m grader goldens``): the right outputs, and those of three typical mistakes (a flipped
+    kernel, no bias, windows moved by 1 instead of the stride) that the check recognises."""
+    fn = namespace["conv2d_naive"]
+    x, weight, bias = conv_inputs()
+    out = {}
+    for _, stride, padding, _ in CONV_CASES:
+        key = _case_key(stride, padding)
+        out[f"{key}/expected"] = fn(x, weight, bias, stride, padding)
+        out[f"{key}/flipped"] = fn(x, weight[:, :, ::-1, ::-1].copy(), bias, stride, padding)
+        out[f"{key}/no_bias"] = fn(x, weight, np.zeros_like(bias), stride, padding)
+        out[f"{key}/stride_ignored"] = fn(x, weight, bias, 1, padding)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _diagnose_conv(stride, padding, out) -> str:
+    golden = section(load_goldens(WEEK), _case_key(stride, padding))
+
     def near(ref):
         return ref.shape == out.shape and np.allclose(out, ref, rtol=1e-5, atol=1e-6)
 
-    if near(reference_conv2d(x, weight[:, :, ::-1, ::-1].copy(), bias, stride, padding)):
+    if near(golden["flipped"]):
         return "the kernel is flipped: deep learning's 'convolution' is a cross-correlation (no flip)"
-    if near(reference_conv2d(x, weight, None, stride, padding)):
+    if near(golden["no_bias"]):
         return "the bias was not added"
     if stride > 1:
-        dense = reference_conv2d(x, weight, bias, 1, padding)
+        dense = golden["stride_ignored"]
         ho, wo = out.shape[2:]
         if dense.shape[2] >= ho and dense.shape[3] >= wo and np.allclose(out, dense[:, :, :ho, :wo], atol=1e-6):
             return "the windows moved by 1 instead of by the stride: start window (i, j) at (i * stride, j * stride)"
     return ""
 
 
+@forbids("week1_alexnet", "conv_naive")
 def test_conv2d_naive(fn) -> CheckResult:
-    """Check ``fn(x, weight, bias, stride, padding) -> (N, O, Ho, Wo)`` against ``utils.nn.conv.conv2d``."""
+    """Check ``fn(x, weight, bias, stride, padding) -> (N, O, Ho, Wo)`` against stored expected outputs."""
     result = CheckResult("conv2d_naive")
     x, weight, bias = conv_inputs()
-    for label, stride, padding, shape in (("stride 1, no padding", 1, 0, (2, 4, 4, 6)),
-                                          ("stride 2, padding 1", 2, 1, (2, 4, 3, 4))):
+    for label, stride, padding, shape in CONV_CASES:
         out, error = run_student(f"runs ({label})", fn, x.copy(), weight.copy(), bias.copy(), stride, padding)
         if error:
             result.add(error)
@@ -125,9 +142,10 @@ def test_conv2d_naive(fn) -> CheckResult:
         if not item.passed:
             item.message += "; the output is (N, out_channels, Ho, Wo) with Ho from conv_output_size"
             return result
-        item = check_close(f"values match utils.nn.conv.conv2d ({label})", out, reference_conv2d(x, weight, bias, stride, padding))
+        expected = load_goldens(WEEK)[f"{_case_key(stride, padding)}/expected"]
+        item = check_close(f"values ({label})", out, expected)
         if not item.passed:
-            hint = _diagnose_conv(x, weight, bias, stride, padding, out)
+            hint = _diagnose_conv(stride, padding, out)
             if hint:
                 item.message = f"likely cause: {hint}. " + item.message
         result.add(item)
@@ -256,5 +274,5 @@ def test_mini_alexnet(MiniAlexNet) -> CheckResult:
     return result
 
 
-__all__ = ["ALEXNET_SIZES", "conv_inputs", "reference_conv2d", "test_alexnet_architecture", "test_conv2d_naive",
+__all__ = ["ALEXNET_SIZES", "conv_inputs", "golden_cases", "test_alexnet_architecture", "test_conv2d_naive",
            "test_conv_output_size", "test_mini_alexnet"]

@@ -3,9 +3,9 @@
 Inputs are deterministic (no RNG) with distinct sizes per axis (N=4, C=3, H=5, W=6 for
 batch norm) so a swapped axis fails loudly. Modules get their parameters set from
 their *shapes* only (``fill_by_shape``), so the checks do not depend on attribute names,
-registration order or random initialisation. Batch norm is compared with the library's
-``batch_norm``; the blocks and the network with goldens: the outputs the instructor's
-reference answers gave for the same parameters and inputs, stored as data in
+registration order or random initialisation. Batch norm, the blocks and the network are
+compared with goldens: the outputs the instructor's reference answers gave for the same
+parameters and inputs, stored as data in
 ``goldens/week2_resnet.npz`` (made by ``golden_cases`` below, through ``python -m grader goldens``).
 
 Common mistakes are named: biased running variance, momentum the wrong way round, batch
@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import asnumpy
-from ..nn.normalization import batch_norm
 from ..nn.pooling import MaxPool2d
 from ..tensor import Tensor
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -88,13 +88,14 @@ def batchnorm_inputs(dtype=np.float64):
     return x, gamma, beta, running_mean, running_var
 
 
-def reference_batchnorm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
-    """The library's answer: (out (N, C, H, W), new running_mean (C,), new running_var (C,)) as NumPy."""
-    dt = x.dtype
-    rm, rv = Tensor(np.array(running_mean, dtype=dt), dtype=dt), Tensor(np.array(running_var, dtype=dt), dtype=dt)
-    out = batch_norm(Tensor(x.numpy(), dtype=dt), rm, rv, Tensor(gamma.numpy(), dtype=dt), Tensor(beta.numpy(), dtype=dt),
-                     training=training, momentum=momentum, eps=eps)
-    return out.numpy(), rm.numpy(), rv.numpy()
+def batchnorm_goldens(fn) -> dict:
+    """The batch-norm case through ``fn`` (the reference answer): training output and updated
+    running statistics, and the evaluation-mode output."""
+    x, gamma, beta, rm, rv = batchnorm_inputs()
+    out, mean, var = fn(x, gamma, beta, rm.copy(), rv.copy(), True)
+    evaluated = fn(x, gamma, beta, rm.copy(), rv.copy(), False)[0]
+    return {"bn/train/out": asnumpy(out), "bn/train/running_mean": asnumpy(mean), "bn/train/running_var": asnumpy(var),
+            "bn/eval/out": asnumpy(evaluated)}
 
 
 def _triple(raw):
@@ -108,9 +109,10 @@ def _triple(raw):
         return None, CheckItem("returns arrays or Tensors", False, "each of the three results must be an array or a Tensor")
 
 
+@forbids("week2_resnet", "batchnorm")
 def test_batchnorm2d_forward(fn) -> CheckResult:
     """Check ``fn(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5)``
-    against ``utils.nn.BatchNorm2d``'s conventions, in training and in evaluation mode."""
+    against stored outputs (PyTorch's conventions), in training and in evaluation mode."""
     result = CheckResult("batchnorm2d_forward")
     x, gamma, beta, rm, rv = batchnorm_inputs()
     n, c, h, w = BN_SHAPE
@@ -135,7 +137,8 @@ def test_batchnorm2d_forward(fn) -> CheckResult:
         result.add(item)
     if not all(item.passed for item in shapes):
         return result
-    ref_out, ref_mean, ref_var = reference_batchnorm(x, gamma, beta, rm, rv, True)
+    golden = section(load_goldens(WEEK), "bn/train")
+    ref_out, ref_mean, ref_var = golden["out"], golden["running_mean"], golden["running_var"]
     item = check_close("output (training: batch statistics)", out, ref_out, rtol=1e-5, atol=1e-6)
     if not item.passed:
         standardized = (out - beta.numpy().reshape(1, c, 1, 1)) / gamma.numpy().reshape(1, c, 1, 1)
@@ -172,9 +175,9 @@ def test_batchnorm2d_forward(fn) -> CheckResult:
         result.add(error)
         return result
     out, new_mean, new_var = got
-    ref_out = reference_batchnorm(x, gamma, beta, rm, rv, False)[0]
+    ref_out = load_goldens(WEEK)["bn/eval/out"]
     item = check_close("output (evaluation: running statistics)", out, ref_out, rtol=1e-5, atol=1e-6)
-    if not item.passed and np.allclose(out, reference_batchnorm(x, gamma, beta, rm, rv, True)[0], atol=1e-6):
+    if not item.passed and np.allclose(out, load_goldens(WEEK)["bn/train/out"], atol=1e-6):
         item.message = "likely cause: batch statistics used in evaluation mode; use running_mean and running_var there. " + item.message
     result.add(item)
     unchanged = new_mean.shape == rm.shape and new_var.shape == rv.shape and np.allclose(new_mean, rm) and np.allclose(new_var, rv)
@@ -224,12 +227,13 @@ def _float64_train(model):
 
 
 def golden_cases(namespace) -> dict[str, np.ndarray]:
-    """Run the cases through ``ResidualBlock`` and ``SimpleResNet`` in ``namespace`` (the reference
-    answers, for ``python -m grader goldens``)."""
+    """Run the cases through ``batchnorm2d_forward``, ``ResidualBlock`` and ``SimpleResNet`` in
+    ``namespace`` (the reference answers, for ``python -m grader goldens``)."""
     out = {}
     for label, (c_in, c_out, stride) in BLOCK_CASES.items():
         out[f"block/{label}"] = block_output(_float64_train(namespace["ResidualBlock"](c_in, c_out, stride=stride)))
     out.update(prefixed("resnet", {"logits": resnet_logits(_float64_train(namespace["SimpleResNet"](num_classes=RESNET_CLASSES)))}))
+    out.update(batchnorm_goldens(namespace["batchnorm2d_forward"]))
     return out
 
 
@@ -353,5 +357,5 @@ def test_simple_resnet(cls) -> CheckResult:
     return result
 
 
-__all__ = ["batchnorm_inputs", "block_input", "fill_by_shape", "golden_cases", "shape_state", "reference_batchnorm", "running_stats",
+__all__ = ["batchnorm_inputs", "block_input", "fill_by_shape", "golden_cases", "shape_state", "running_stats",
            "shape_values", "test_batchnorm2d_forward", "test_resnet_skip_connection", "test_simple_resnet", "wave"]

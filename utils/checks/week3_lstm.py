@@ -16,8 +16,10 @@ import numpy as np
 from ..backend import asnumpy
 from ..nn.linear import Linear
 from ..nn.module import Module
-from ..nn.recurrent import LSTM, LSTMCell
+from ..nn.recurrent import LSTM
 from ..tensor import Tensor, no_grad
+from .delegation import forbids
+from .stored import load_goldens, prefixed, section
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
@@ -39,59 +41,66 @@ def cell_inputs(N=2, I=3, H=4, dtype=np.float32):
             wave((4 * H,), 3.7, 0.6, dtype), wave((4 * H,), 4.3, 0.5, dtype))
 
 
-def cell_reference(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
-    """``(h_next, c_next)`` from ``utils.nn.LSTMCell`` with these weights (NumPy in, NumPy out)."""
+WEEK = "week3_lstm"
+ORDERS = [order for order in itertools.permutations(GATES) if order != GATES]
+
+
+def _order_key(order) -> str:
+    return "".join(order)
+
+
+def _reordered(args, order):
+    """The cell inputs with the gate blocks of every weight and bias stacked in ``order``: a correct
+    cell on these computes what a cell reading the blocks in ``order`` computes on ``args``."""
+    x, h, c, *params = args
     H = h.shape[1]
-    cell = LSTMCell(x.shape[1], H, dtype=x.dtype)
-    for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        getattr(cell, name).data = np.array(value, dtype=x.dtype)
-    with no_grad():
-        h_next, c_next = cell(Tensor(x, dtype=x.dtype), (Tensor(h, dtype=x.dtype), Tensor(c, dtype=x.dtype)))
-    return h_next.numpy(), c_next.numpy()
+    rows = np.concatenate([np.arange(GATES.index(name) * H, (GATES.index(name) + 1) * H) for name in order])
+    return (x, h, c, *(p[rows] for p in params))
 
 
-def _sigmoid(a):
-    return 0.5 * (np.tanh(0.5 * a) + 1.0)
+def cell_goldens(fn) -> dict:
+    """The cell case through ``fn`` (a reference answer): the right ``(h_next, c_next)``, and what a
+    cell reading the gate blocks in every other order, or leaving out bias_hh, gives."""
+    def run(args):
+        h_next, c_next = fn(*(Tensor(a) for a in args))
+        return {"h": asnumpy(h_next), "c": asnumpy(c_next)}
+
+    args = cell_inputs()
+    out = prefixed("cell/expected", run(args))
+    for order in ORDERS:
+        out.update(prefixed(f"cell/order/{_order_key(order)}", run(_reordered(args, order))))
+    x, h, c, wih, whh, bih, bhh = args
+    out.update(prefixed("cell/no_bias_hh", run((x, h, c, wih, whh, bih, np.zeros_like(bhh)))))
+    return out
 
 
-def _cell_variant(x, h, c, Wih, Whh, bih, bhh, order=GATES, g_act=np.tanh, tanh_c=True, hh_bias=True):
-    """A NumPy LSTM step that reads the four gate blocks in ``order`` (for diagnosis)."""
-    x, h, c, Wih, Whh, bih, bhh = (np.asarray(a, dtype=np.float64) for a in (x, h, c, Wih, Whh, bih, bhh))
-    H = h.shape[1]
-    a = x @ Wih.T + h @ Whh.T + bih + (bhh if hh_bias else 0.0)  # (N, 4H)
-    blocks = {name: a[:, k * H:(k + 1) * H] for k, name in enumerate(order)}
-    i, f, o = _sigmoid(blocks["i"]), _sigmoid(blocks["f"]), _sigmoid(blocks["o"])
-    g = g_act(blocks["g"])
-    c_next = f * c + i * g
-    h_next = o * (np.tanh(c_next) if tanh_c else c_next)
-    return h_next, c_next
+def _diagnose_cell(h_got, c_got) -> str:
+    golden = load_goldens(WEEK)
 
+    def same(key):
+        ref_h, ref_c = golden[f"{key}/h"], golden[f"{key}/c"]
+        return (h_got.shape == ref_h.shape and c_got.shape == ref_c.shape
+                and np.allclose(h_got, ref_h, atol=1e-4) and np.allclose(c_got, ref_c, atol=1e-4))
 
-def _diagnose_cell(args, h_got, c_got) -> str:
-    def same(ref):
-        return (h_got.shape == ref[0].shape and c_got.shape == ref[1].shape
-                and np.allclose(h_got, ref[0], atol=1e-4) and np.allclose(c_got, ref[1], atol=1e-4))
-
-    ref = _cell_variant(*args)
-    if h_got.shape == ref[1].shape and np.allclose(h_got, ref[1], atol=1e-4) and np.allclose(c_got, ref[0], atol=1e-4):
+    h_ref, c_ref = golden["cell/expected/h"].astype(np.float64), golden["cell/expected/c"].astype(np.float64)
+    if h_got.shape == c_ref.shape and np.allclose(h_got, c_ref, atol=1e-4) and np.allclose(c_got, h_ref, atol=1e-4):
         return "h and c come back swapped: return (h_next, c_next) in that order"
-    for order in itertools.permutations(GATES):
-        if order != GATES and same(_cell_variant(*args, order=order)):
+    for order in ORDERS:
+        if same(f"cell/order/{_order_key(order)}"):
             return (f"the gate blocks were read in the order ({', '.join(order)}); PyTorch's order is (i, f, g, o): "
                     "rows 0:H input gate, H:2H forget gate, 2H:3H candidate g, 3H:4H output gate")
-    if same(_cell_variant(*args, tanh_c=False)):
+    if np.allclose(c_got, c_ref, atol=1e-4) and np.allclose(h_got, h_ref * c_ref / np.tanh(c_ref), atol=1e-4):
         return "h_next = o * c_next is missing the tanh: h_next = o * tanh(c_next)"
-    if same(_cell_variant(*args, g_act=_sigmoid)):
-        return "the candidate g went through a sigmoid; it uses tanh (values in [-1, 1])"
-    if same(_cell_variant(*args, hh_bias=False)):
+    if same("cell/no_bias_hh"):
         return "bias_hh was left out: PyTorch adds both bias_ih and bias_hh"
-    if np.allclose(c_got, ref[1], atol=1e-4):
+    if np.allclose(c_got, c_ref, atol=1e-4):
         return "c_next is right but h_next is not: h_next = o * tanh(c_next)"
     return ""
 
 
+@forbids("week3_lstm", "lstm_cell")
 def test_lstm_cell_forward(fn) -> CheckResult:
-    """Check ``fn(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> (h_next, c_next)`` against ``LSTMCell``."""
+    """Check ``fn(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> (h_next, c_next)`` against stored outputs."""
     result = CheckResult("lstm_cell_forward")
     args = cell_inputs()
     raw, error = run_student("runs", fn, *(Tensor(a) for a in args))
@@ -109,11 +118,12 @@ def test_lstm_cell_forward(fn) -> CheckResult:
         result.add(item)
     if not all(item.passed for item in shapes):
         return result
-    h_ref, c_ref = cell_reference(*args)
-    c_item = check_close("c_next matches LSTMCell", c_got, c_ref, rtol=1e-4, atol=1e-5)
-    h_item = check_close("h_next matches LSTMCell", h_got, h_ref, rtol=1e-4, atol=1e-5)
+    golden = section(load_goldens(WEEK), "cell/expected")
+    h_ref, c_ref = golden["h"], golden["c"]
+    c_item = check_close("c_next matches", c_got, c_ref, rtol=1e-4, atol=1e-5)
+    h_item = check_close("h_next matches", h_got, h_ref, rtol=1e-4, atol=1e-5)
     if not (c_item.passed and h_item.passed):
-        hint = _diagnose_cell(args, h_got.astype(np.float64), c_got.astype(np.float64))
+        hint = _diagnose_cell(h_got.astype(np.float64), c_got.astype(np.float64))
         if hint:
             for item in (c_item, h_item):
                 if not item.passed:
@@ -124,20 +134,29 @@ def test_lstm_cell_forward(fn) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 2: sliding windows
-def windows_reference(series, seq_len: int, horizon: int = 1):
-    """``(X, y)`` by an explicit loop: X (N, seq_len, F), y (N, F), N = T - seq_len - horizon + 1."""
-    s = np.asarray(series)
-    s = s[:, None] if s.ndim == 1 else s  # (T, F)
-    N = len(s) - seq_len - horizon + 1
-    X = np.stack([s[n:n + seq_len] for n in range(N)])  # (N, seq_len, F)
-    y = np.stack([s[n + seq_len + horizon - 1] for n in range(N)])  # (N, F)
-    return X, y
+def _windows_cases():
+    """``(label, key, series, seq_len, horizon)`` of the window checks."""
+    uni = (np.arange(12, dtype=np.float32) * 1.5 + 0.25)  # (12,)
+    multi = np.stack([np.arange(11, dtype=np.float32), 100 + 10 * np.arange(11, dtype=np.float32)], axis=1)  # (11, 2)
+    return (("1-D series, seq_len=4", "uni4", uni, 4, 1), ("2 features, seq_len=4", "multi4", multi, 4, 1),
+            ("2 features, seq_len=3, horizon=3", "multi3h3", multi, 3, 3))
 
 
-def _diagnose_windows(series, seq_len, horizon, X, y) -> str:
+def windows_goldens(fn) -> dict:
+    """The window cases through ``fn`` (a reference answer), and each case's targets for horizon 1."""
+    out = {}
+    for _, key, series, seq_len, horizon in _windows_cases():
+        X, y = fn(series.copy(), seq_len, horizon)
+        out[f"windows/{key}/X"], out[f"windows/{key}/y"] = np.asarray(X), np.asarray(y)
+        out[f"windows/{key}/y_horizon1"] = np.asarray(fn(series.copy(), seq_len, 1)[1])
+    return out
+
+
+def _diagnose_windows(key, series, seq_len, horizon, X, y) -> str:
     s = np.asarray(series)
     s = s[:, None] if s.ndim == 1 else s
-    ref_X, ref_y = windows_reference(series, seq_len, horizon)
+    golden = section(load_goldens(WEEK), f"windows/{key}")
+    ref_X, ref_y = golden["X"], golden["y"]
     hints = []
     if X.shape == (ref_X.shape[0], ref_X.shape[2], ref_X.shape[1]) and ref_X.shape[1] != ref_X.shape[2]:
         hints.append(f"X has shape (N, features, seq_len) = {X.shape}: move the window axis before the features "
@@ -147,7 +166,7 @@ def _diagnose_windows(series, seq_len, horizon, X, y) -> str:
     if X.shape[0] == ref_X.shape[0] - 1:
         hints.append("one window is missing: there are T - seq_len - horizon + 1 windows")
     if y.shape == ref_y.shape and horizon > 1:
-        if np.allclose(y, windows_reference(series, seq_len, 1)[1][:len(y)]):
+        if np.allclose(y, golden["y_horizon1"][:len(y)]):
             hints.append("the target ignores the horizon: y[n] is the value horizon steps after the window's last step")
     if y.shape == ref_y.shape and np.allclose(y, s[seq_len - 1:seq_len - 1 + len(y)]):
         hints.append("y is the window's own last value; the target lies after the window")
@@ -157,11 +176,7 @@ def _diagnose_windows(series, seq_len, horizon, X, y) -> str:
 def test_make_windows(fn) -> CheckResult:
     """Check ``fn(series, seq_len, horizon=1) -> (X, y)`` on a 1-D and a 2-feature series."""
     result = CheckResult("make_windows")
-    uni = (np.arange(12, dtype=np.float32) * 1.5 + 0.25)  # (12,)
-    multi = np.stack([np.arange(11, dtype=np.float32), 100 + 10 * np.arange(11, dtype=np.float32)], axis=1)  # (11, 2)
-    cases = (("1-D series, seq_len=4", uni, 4, 1), ("2 features, seq_len=4", multi, 4, 1),
-             ("2 features, seq_len=3, horizon=3", multi, 3, 3))
-    for label, series, seq_len, horizon in cases:
+    for label, key, series, seq_len, horizon in _windows_cases():
         raw, error = run_student(f"runs ({label})", fn, series.copy(), seq_len, horizon) if horizon != 1 else \
             run_student(f"runs ({label})", fn, series.copy(), seq_len)
         if error:
@@ -171,15 +186,16 @@ def test_make_windows(fn) -> CheckResult:
             result.add(CheckItem(f"returns (X, y) ({label})", False, f"expected a tuple (X, y), got {type(raw).__name__}"))
             return result
         X, y = (asnumpy(a) for a in raw)
-        ref_X, ref_y = windows_reference(series, seq_len, horizon)
+        golden = section(load_goldens(WEEK), f"windows/{key}")
+        ref_X, ref_y = golden["X"], golden["y"]
         hint = ""
         x_shape, y_shape = check_shape(f"X shape ({label})", X, ref_X.shape), check_shape(f"y shape ({label})", y, ref_y.shape)
         if not (x_shape.passed and y_shape.passed):
-            hint = _diagnose_windows(series, seq_len, horizon, np.asarray(X), np.asarray(y))
+            hint = _diagnose_windows(key, series, seq_len, horizon, np.asarray(X), np.asarray(y))
         x_item = check_close(f"X values ({label})", X, ref_X) if x_shape.passed else x_shape
         y_item = check_close(f"y values ({label})", y, ref_y) if y_shape.passed else y_shape
         if not (x_item.passed and y_item.passed) and not hint:
-            hint = _diagnose_windows(series, seq_len, horizon, np.asarray(X), np.asarray(y))
+            hint = _diagnose_windows(key, series, seq_len, horizon, np.asarray(X), np.asarray(y))
         for item in (x_item, y_item):
             if not item.passed and hint:
                 item.message = f"likely cause: {hint}. " + item.message
@@ -209,33 +225,71 @@ def _find(model, kind):
     return [m for m in model.modules() if isinstance(m, kind)]
 
 
-def model_reference(lstm: LSTM, head: Linear, x: np.ndarray, reduce="last", batch_first=True) -> np.ndarray:
-    """What the model should output, and what common mistakes output (for diagnosis)."""
-    ref = LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, batch_first=batch_first).to(dtype=x.dtype)
-    ref.load_state_dict(lstm.state_dict())
+def shape_values(shape, dtype=np.float32) -> np.ndarray:
+    """Deterministic values for a parameter of ``shape``, from its shape alone (so names and
+    registration order do not matter), scaled by 1/sqrt(last axis) to keep the gates unsaturated."""
+    shape = tuple(int(n) for n in shape)
+    phase = 0.1 * sum((i + 1) * n for i, n in enumerate(shape))
+    return (wave(shape, phase, 0.8, np.float64) / np.sqrt(shape[-1])).astype(dtype)
+
+
+def fill_by_shape(model) -> None:
+    """Overwrite every parameter of ``model`` with ``shape_values`` of its shape (in place)."""
+    for _, p in model.named_parameters():
+        p.data[...] = shape_values(p.shape, p.data.dtype)
+
+
+def _mistaken_outputs(lstm: LSTM, head: Linear, x: np.ndarray) -> dict:
+    """What four common mistakes output with ``lstm``'s and ``head``'s weights (for the diagnosis):
+    the LSTM reading (N, T, I) as time-major, and the head reading the first step, the mean over
+    time or the first layer's final state."""
+    def run(batch_first):
+        twin = LSTM(lstm.input_size, lstm.hidden_size, lstm.num_layers, batch_first=batch_first).to(dtype=x.dtype)
+        twin.load_state_dict(lstm.state_dict())
+        return twin(Tensor(x, dtype=x.dtype))
+
+    def project(feats):
+        return asnumpy(feats @ head.weight.T + head.bias)
+
     with no_grad():
-        out, (h_n, _) = ref(Tensor(x, dtype=x.dtype))  # (N, T, H) (or (T, N, H)), (layers, N, H)
-        if reduce == "last":
-            feats = out[:, -1, :]  # (N, H) with batch_first
-        elif reduce == "first":
-            feats = out[:, 0, :]
-        elif reduce == "mean":
-            feats = out.mean(axis=1)
-        else:  # "h_n[0]": the first layer's final state
-            feats = h_n[0]
-        return (feats @ head.weight.T + head.bias).numpy() if head.bias is not None else (feats @ head.weight.T).numpy()
+        time_major, _ = run(False)  # (N, T, H) read as (T, N, H)
+        out, (h_n, _) = run(True)  # (N, T, H), (layers, N, H)
+        return {"time_major": project(time_major[:, -1, :]), "first_step": project(out[:, 0, :]),
+                "mean_over_time": project(out.mean(axis=1)), "first_layer_state": project(h_n[0])}
 
 
-def _diagnose_model(lstm, head, x, got) -> str:
-    for reduce, batch_first, hint in (
-            ("last", False, "the LSTM reads (N, T, I) inputs as (T, N, I): create it with batch_first=True"),
-            ("first", True, "the head reads the first time step; it should read the last one, output[:, -1, :]"),
-            ("mean", True, "the head reads the mean over time; it should read the last time step, output[:, -1, :]"),
-            ("h_n[0]", True, "the head reads h_n[0], the FIRST layer's final state; use output[:, -1, :] (or h_n[-1])")):
-        try:
-            alt = model_reference(lstm, head, x, reduce, batch_first)
-        except Exception:
-            continue
+def _model_parts(model):
+    lstms = _find(model, LSTM)
+    heads = [m for m in _find(model, Linear) if (m.in_features, m.out_features) == (MODEL_SIZES["hidden_size"], MODEL_SIZES["output_size"])]
+    return lstms, heads
+
+
+def model_goldens(cls) -> dict:
+    """The model case through ``cls`` (the reference answer) with ``fill_by_shape`` weights, in
+    evaluation mode: its outputs, and the outputs of the mistakes ``_mistaken_outputs`` makes."""
+    model = cls(**MODEL_SIZES)
+    fill_by_shape(model)
+    model.eval()
+    x = model_inputs()
+    with no_grad():
+        out = {"model/expected": asnumpy(model(Tensor(x)))}
+    (lstm,), (head,) = _model_parts(model)
+    out.update(prefixed("model/variant", _mistaken_outputs(lstm, head, x)))
+    return out
+
+
+_HINTS = {
+    "time_major": "the LSTM reads (N, T, I) inputs as (T, N, I): create it with batch_first=True",
+    "first_step": "the head reads the first time step; it should read the last one, output[:, -1, :]",
+    "mean_over_time": "the head reads the mean over time; it should read the last time step, output[:, -1, :]",
+    "first_layer_state": "the head reads h_n[0], the FIRST layer's final state; use output[:, -1, :] (or h_n[-1])",
+}
+
+
+def _diagnose_model(got) -> str:
+    variants = section(load_goldens(WEEK), "model/variant")
+    for name, hint in _HINTS.items():
+        alt = variants[name]
         if alt.shape == got.shape and np.allclose(alt, got, atol=1e-4):
             return hint
     return ""
@@ -252,7 +306,7 @@ def test_lstm_forward(cls) -> CheckResult:
     if not isinstance(model, Module):
         result.add(CheckItem("is a Module", False, "LSTMModel must subclass utils.nn.Module"))
         return result
-    lstms, heads = _find(model, LSTM), _find(model, Linear)
+    lstms, heads = _model_parts(model)
     layout = check_true("uses one utils.nn.LSTM", len(lstms) == 1,
                         f"found {len(lstms)} utils.nn.LSTM submodules; assign exactly one in __init__ (self.lstm = LSTM(...))")
     result.add(layout)
@@ -262,7 +316,6 @@ def test_lstm_forward(cls) -> CheckResult:
     result.add(check_true("LSTM sizes", (lstm.input_size, lstm.hidden_size, lstm.num_layers) == (3, 5, 2),
                           f"LSTM(input_size={lstm.input_size}, hidden_size={lstm.hidden_size}, num_layers={lstm.num_layers}); "
                           "expected LSTM(3, 5, num_layers=2): pass the constructor's arguments through"))
-    heads = [m for m in heads if (m.in_features, m.out_features) == (5, 2)]
     head_item = check_true("a Linear(hidden_size, output_size) head", len(heads) == 1,
                            "expected one Linear(5, 2) head mapping the last hidden state to the outputs")
     result.add(head_item)
@@ -274,6 +327,7 @@ def test_lstm_forward(cls) -> CheckResult:
         return result
 
     x = model_inputs()
+    fill_by_shape(model)  # the check's weights, placed by shape: names and order are the student's choice
     model.eval()
     out, error = run_student("forward on (4, 6, 3) inputs", model, Tensor(x))
     if error:
@@ -284,10 +338,10 @@ def test_lstm_forward(cls) -> CheckResult:
     if not shape.passed:
         return result
     got = asnumpy(out)
-    expected = model_reference(lstm, heads[0], x)
+    expected = load_goldens(WEEK)["model/expected"]
     values = check_close("output = head(last time step of the LSTM output)", got, expected, rtol=1e-4, atol=1e-5)
     if not values.passed:
-        hint = _diagnose_model(lstm, heads[0], x, got)
+        hint = _diagnose_model(got)
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
     result.add(values)
@@ -301,5 +355,14 @@ def test_lstm_forward(cls) -> CheckResult:
     return result
 
 
-__all__ = ["cell_inputs", "cell_reference", "model_inputs", "model_reference", "n_parameters", "test_lstm_cell_forward",
-           "test_lstm_forward", "test_make_windows", "wave", "windows_reference"]
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """The cell and window cases through the reference answers in ``namespace`` (for
+    ``python -m grader goldens``)."""
+    out = cell_goldens(namespace["lstm_cell_forward"])
+    out.update(windows_goldens(namespace["make_windows"]))
+    out.update(model_goldens(namespace["LSTMModel"]))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+__all__ = ["cell_inputs", "fill_by_shape", "golden_cases", "model_inputs", "n_parameters", "shape_values", "test_lstm_cell_forward",
+           "test_lstm_forward", "test_make_windows", "wave"]

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import asnumpy
-from ..nn.attention import MultiHeadAttention as _LibraryMHA
-from ..nn.attention import scaled_dot_product_attention as _library_attention
 from ..tensor import Tensor
+from .delegation import forbids
+from .stored import load_goldens, section
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 
 TITLE = "scaled_dot_product_attention"
@@ -43,36 +43,56 @@ def _unpack(result):
     return asnumpy(result[0]), asnumpy(result[1]), None
 
 
-def _reference(Q, K, V, mask=None, scale=None):
-    out, w = _library_attention(Q, K, V, attn_mask=mask, scale=scale)
-    return out.numpy(), w.numpy()
+WEEK = "week4_attention"
+SDPA_CASES = {"nomask": None, "mask": "example"}
 
 
-def _diagnose(Q, K, V, mask, out, w) -> str:
-    """Name the likely mistake when ``(out, w)`` do not match the reference."""
+def _sdpa_mask(case):
+    return example_mask() if SDPA_CASES[case] == "example" else None
+
+
+def _sdpa_goldens(fn) -> dict:
+    """The attention cases through ``fn`` (a reference answer): the right outputs and weights, and the
+    weights two typical mistakes give (scores not scaled, scaled by 1/d_k), made by rescaling Q."""
+    Q, K, V = attention_inputs()
     d_k = Q.shape[-1]
+    out = {}
+    for case in SDPA_CASES:
+        m = _sdpa_mask(case)
+        o, w = fn(Q, K, V, m)
+        out[f"sdpa/{case}/out"], out[f"sdpa/{case}/weights"] = asnumpy(o), asnumpy(w)
+        out[f"sdpa/{case}/unscaled"] = asnumpy(fn(Q * float(np.sqrt(d_k)), K, V, m)[1])
+        out[f"sdpa/{case}/over_d_k"] = asnumpy(fn(Q * float(1 / np.sqrt(d_k)), K, V, m)[1])
+    return out
+
+
+def _diagnose(case, w) -> str:
+    """Name the likely mistake when the weights ``w`` do not match the stored ones."""
+    golden = section(load_goldens(WEEK), f"sdpa/{case}")
+    mask = _sdpa_mask(case)
     hints = []
-    if np.allclose(w, _reference(Q, K, V, mask, scale=1.0)[1], atol=1e-4):
+    if np.allclose(w, golden["unscaled"], atol=1e-4):
         hints.append("the scores were not divided by sqrt(d_k)")
-    elif np.allclose(w, _reference(Q, K, V, mask, scale=1.0 / d_k)[1], atol=1e-4):
+    elif np.allclose(w, golden["over_d_k"], atol=1e-4):
         hints.append("the scores were divided by d_k instead of sqrt(d_k)")
     if np.allclose(w.sum(axis=-2), 1.0, atol=1e-4) and not np.allclose(w.sum(axis=-1), 1.0, atol=1e-4):
         hints.append("softmax ran over the query axis (-2) instead of the key axis (-1)")
     if mask is not None:
-        if np.allclose(w, _reference(Q, K, V, None)[1], atol=1e-4):
+        if np.allclose(w, load_goldens(WEEK)["sdpa/nomask/weights"], atol=1e-4):
             hints.append("the mask was ignored")
         elif np.all(w[..., mask] < 1e-6) and np.any(w[..., ~mask] > 1e-6):
             hints.append("the mask is inverted: in this course True means 'may attend'")
     return "; ".join(hints)
 
 
+@forbids("week4_attention", "sdpa")
 def test_transformer_attention(fn) -> CheckResult:
-    """Check ``fn(Q, K, V, mask=None) -> (output, weights)`` against the library version."""
+    """Check ``fn(Q, K, V, mask=None) -> (output, weights)`` against stored expected outputs."""
     result = CheckResult(TITLE)
     Q, K, V = attention_inputs()
-    mask = example_mask()
 
-    for label, m in (("no mask", None), ("with a mask", mask)):
+    for label, case in (("no mask", "nomask"), ("with a mask", "mask")):
+        m = _sdpa_mask(case)
         raw, error = run_student(f"runs ({label})", fn, Q, K, V, m) if m is not None else run_student(f"runs ({label})", fn, Q, K, V)
         if error:
             result.add(error)
@@ -86,14 +106,15 @@ def test_transformer_attention(fn) -> CheckResult:
             result.add(item)
         if not all(item.passed for item in shape_items):
             return result
-        ref_out, ref_w = _reference(Q, K, V, m)
+        golden = section(load_goldens(WEEK), f"sdpa/{case}")
+        ref_out, ref_w = golden["out"], golden["weights"]
         rows = check_close(f"weight rows sum to 1 ({label})", w.sum(axis=-1), np.ones((2, 3)), rtol=1e-4, atol=1e-4)
         if not rows.passed:
             rows.message = "each query's weights over the keys must sum to 1. " + rows.message
         result.add(rows)
         weights = check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5)
         output = check_close(f"output matches ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
-        hint = _diagnose(Q.numpy(), K.numpy(), V.numpy(), m, out, w) if not weights.passed else ""
+        hint = _diagnose(case, w) if not weights.passed else ""
         if hint:
             weights.message = f"likely cause: {hint}. " + weights.message
         result.add(weights)
@@ -144,19 +165,6 @@ def mha_shapes(d_model: int, prefix: str = "") -> dict:
     return shapes
 
 
-def reference_mha(state: dict, d_model: int, num_heads: int, query, key, value, attn_mask=None, key_padding_mask=None,
-                  prefix: str = "", dtype=np.float32):
-    """The library's MultiHeadAttention with the weights of ``state`` (keys under ``prefix``):
-    returns ``(output (N, L, E), per-head weights (N, h, L, S))`` as NumPy arrays."""
-    lib = _LibraryMHA(d_model, num_heads)
-    lib.to(dtype=dtype)
-    lib.load_state_dict({name: state[prefix + name] for name in mha_shapes(d_model)})
-    as_t = lambda a: Tensor(np.asarray(a, dtype=dtype), dtype=dtype)  # noqa: E731
-    out, w = lib(as_t(query), as_t(key), as_t(value), attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                 average_attn_weights=False)
-    return out.numpy(), w.numpy()
-
-
 def _as_bool_array(value, name):
     arr = asnumpy(value) if value is not None else None
     if arr is None:
@@ -178,6 +186,10 @@ def _load(model, state, result) -> bool:
 
 
 # ---------------------------------------------------------------------- Exercise 2: masks
+MASK_LENGTHS = np.array([3, 1, 5])
+
+
+@forbids("week4_attention", "masks")
 def test_masks(causal_mask, padding_mask) -> CheckResult:
     """Check ``causal_mask(seq_len) -> (T, T)`` and ``padding_mask(lengths, max_len) -> (N, max_len)``."""
     result = CheckResult("causal_mask and padding_mask")
@@ -190,7 +202,7 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
             result.add(error)
         else:
             result.add(check_shape("causal_mask shape", m, (4, 4)))
-            want = np.tril(np.ones((4, 4), dtype=bool))
+            want = load_goldens(WEEK)["masks/causal"]
             ok = m.shape == want.shape and bool(np.array_equal(m, want))
             hint = ""
             if not ok and m.shape == want.shape:
@@ -198,13 +210,13 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
                     hint = "the True entries are above the diagonal: query i may look at keys j <= i (lower triangle, `np.tril`)"
                 elif np.array_equal(m, ~want):
                     hint = "the polarity is flipped: in this course True means 'may attend'"
-                elif np.array_equal(m, np.tril(want, -1)):
+                elif np.array_equal(m, want & ~np.eye(4, dtype=bool)):
                     hint = "the diagonal is False: a position may attend to itself"
                 else:
                     hint = "row i must be True exactly for columns 0..i"
             result.add(CheckItem("causal_mask values", ok, hint))
 
-    lengths = np.array([3, 1, 5])
+    lengths = MASK_LENGTHS
     raw, error = run_student("padding_mask runs", padding_mask, lengths, 5)
     if error:
         result.add(error)
@@ -219,13 +231,13 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
     result.add(shape)
     if not shape.passed:
         return result
-    want = np.arange(5)[None, :] < lengths[:, None]
+    want = load_goldens(WEEK)["masks/padding"]
     ok = bool(np.array_equal(m, want))
     hint = ""
     if not ok:
         if np.array_equal(m, ~want):
             hint = "the polarity is flipped: True must mark real tokens (they may be attended), False the padding"
-        elif np.array_equal(m, np.arange(5)[None, :] <= lengths[:, None]):
+        elif np.array_equal(m, want | np.roll(want, 1, axis=1)):  # each row's run one longer
             hint = "one position too many: a sequence of length n has real tokens at positions 0..n-1"
         else:
             hint = "row b must be True at positions 0..lengths[b]-1 and False after"
@@ -234,11 +246,15 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 3: heads
+def _heads_input():
+    return np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)  # (N, T, D)
+
+
 def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     """Check ``split_heads(x, h)``: (N, T, D) -> (N, h, T, D/h) and ``merge_heads`` back."""
     result = CheckResult("split_heads and merge_heads")
-    x = np.arange(2 * 3 * 12, dtype=np.float32).reshape(2, 3, 12)  # (N, T, D) with distinct entries
-    want = x.reshape(2, 3, 4, 3).transpose(0, 2, 1, 3)  # (N, h, T, d)
+    x = _heads_input()  # (N, T, D) with distinct entries
+    want = load_goldens(WEEK)["heads/split"]  # (N, h, T, d)
     raw, error = run_student("split_heads runs", split_heads, Tensor(x), 4)
     if error:
         result.add(error)
@@ -268,8 +284,9 @@ def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     return result
 
 
+@forbids("week4_attention", "mha")
 def test_multi_head_attention(cls) -> CheckResult:
-    """Check ``cls(d_model, num_heads)`` against the library's MultiHeadAttention with the same weights."""
+    """Check ``cls(d_model, num_heads)`` with fixed weights against stored expected outputs."""
     result = CheckResult("MultiHeadAttention")
     E, h = 12, 3
     model, error = run_student("MultiHeadAttention(12, 3) builds", cls, E, h)
@@ -284,10 +301,8 @@ def test_multi_head_attention(cls) -> CheckResult:
     state = deterministic_state(mha_shapes(E))
     if not _load(model, state, result):
         return result
-    query = wave_array((2, 4, E), 0.1)  # (N, L, E)
-    memory = wave_array((2, 5, E), 1.3)  # (N, S, E)
-    mask = example_mask(4, 5)  # (L, S)
-    for label, m in (("no mask", None), ("with an (L, S) mask", mask)):
+    query, memory = _mha_inputs(E)
+    for label, case, m in (("no mask", "nomask", None), ("with an (L, S) mask", "mask", example_mask(4, 5))):
         args = (Tensor(query), Tensor(memory), Tensor(memory)) + ((m,) if m is not None else ())
         raw, error = run_student(f"forward ({label})", model, *args)
         if error:
@@ -305,9 +320,10 @@ def test_multi_head_attention(cls) -> CheckResult:
         result.add(shape_w)
         if not (shape_o.passed and shape_w.passed):
             return result
-        ref_out, ref_w = reference_mha(state, E, h, query, memory, memory, attn_mask=m)
-        result.add(check_close(f"weights match the library ({label})", w, ref_w, rtol=1e-4, atol=1e-5))
-        close = check_close(f"output matches the library ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
+        golden = section(load_goldens(WEEK), f"mha/{case}")
+        ref_out, ref_w = golden["out"], golden["weights"]
+        result.add(check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5))
+        close = check_close(f"output matches ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
         if not close.passed and np.allclose(w, ref_w, atol=1e-5):
             close.message = "the weights are right but the output is not: merge the heads, then apply out_proj. " + close.message
         result.add(close)
@@ -315,6 +331,7 @@ def test_multi_head_attention(cls) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 4: cross-attention
+@forbids("week4_attention", "cross")
 def test_cross_attention(cls) -> CheckResult:
     """Check ``cls(d_model, num_heads)(decoder_states, encoder_states, encoder_lengths)``."""
     result = CheckResult("CrossAttention")
@@ -326,9 +343,7 @@ def test_cross_attention(cls) -> CheckResult:
     state = deterministic_state(mha_shapes(E, "mha."))
     if not _load(model, state, result):
         return result
-    dec = wave_array((2, 3, E), 0.4)  # (N, L, E)
-    enc = wave_array((2, 5, E), 2.1)  # (N, S, E)
-    lengths = np.array([5, 2])
+    dec, enc, lengths = _cross_inputs(E)
     raw, error = run_student("forward", model, Tensor(dec), Tensor(enc), lengths)
     if error:
         result.add(error)
@@ -342,14 +357,13 @@ def test_cross_attention(cls) -> CheckResult:
     result.add(shape_w)
     if not (shape_o.passed and shape_w.passed):
         return result
-    keep = np.arange(5)[None, :] < lengths[:, None]  # (N, S)
     leaked = float(np.abs(w[1, :, :, 2:]).max())
     result.add(CheckItem("padded encoder positions get zero weight", leaked < 1e-6, "" if leaked < 1e-6 else
                          f"a padded encoder position got weight {leaked:.3g}: build padding_mask(encoder_lengths, S) and "
                          "broadcast it to (N, 1, 1, S)"))
-    ref_out, ref_w = reference_mha(state, E, h, dec, enc, enc, key_padding_mask=keep, prefix="mha.")
-    result.add(check_close("weights match the library", w, ref_w, rtol=1e-4, atol=1e-5))
-    result.add(check_close("output matches the library", out, ref_out, rtol=1e-4, atol=1e-5))
+    golden = section(load_goldens(WEEK), "cross")
+    result.add(check_close("weights match", w, golden["weights"], rtol=1e-4, atol=1e-5))
+    result.add(check_close("output matches", out, golden["out"], rtol=1e-4, atol=1e-5))
     return result
 
 
@@ -369,19 +383,9 @@ def lookup_shapes(vocab_size, seq_len, d_model) -> dict:
     return shapes
 
 
-def reference_lookup(state, X, vocab_size, seq_len, d_model, num_heads, dtype=np.float32):
-    """Logits (N, vocab) and weights (N, h, 1, T) of the position-lookup model, from the library."""
-    X = np.asarray(X)
-    tokens, where = X[:, :-1], X[:, -1]  # (N, T), (N,)
-    memory = state["token_emb.weight"][tokens] + state["pos_emb.weight"][None, :seq_len]  # (N, T, E)
-    query = state["ask_emb.weight"][where][:, None, :]  # (N, 1, E)
-    out, w = reference_mha(state, d_model, num_heads, query, memory, memory, prefix="attn.", dtype=dtype)  # (N, 1, E)
-    logits = out[:, 0] @ state["head.weight"].T + state["head.bias"]  # (N, vocab)
-    return logits, w
-
-
+@forbids("week4_attention", "lookup")
 def test_position_lookup(cls) -> CheckResult:
-    """Check ``cls(vocab_size, seq_len, d_model, num_heads)``'s forward against the library."""
+    """Check ``cls(vocab_size, seq_len, d_model, num_heads)``'s forward with fixed weights against stored outputs."""
     result = CheckResult("PositionLookup")
     V, T, E, h = 6, 5, 8, 2
     model, error = run_student("PositionLookup(6, 5, 8, 2) builds", cls, V, T, E, h)
@@ -401,7 +405,8 @@ def test_position_lookup(cls) -> CheckResult:
     result.add(shape)
     if not shape.passed:
         return result
-    ref_logits, ref_w = reference_lookup(state, X, V, T, E, h)
+    golden = section(load_goldens(WEEK), "lookup")
+    ref_logits, ref_w = golden["logits"], golden["weights"]
     w = getattr(model, "last_weights", None)
     w = asnumpy(w) if w is not None else None
     shape_w = check_shape("last_weights shape", w if w is not None else (), (3, h, 1, T))
@@ -418,6 +423,44 @@ def test_position_lookup(cls) -> CheckResult:
     return result
 
 
-__all__ = ["attention_inputs", "deterministic_state", "example_mask", "lookup_inputs", "lookup_shapes", "mha_shapes",
-           "reference_lookup", "reference_mha", "test_cross_attention", "test_masks", "test_multi_head_attention",
+# ---------------------------------------------------------------------- goldens
+def _mha_inputs(E):
+    return wave_array((2, 4, E), 0.1), wave_array((2, 5, E), 1.3)  # (N, L, E), (N, S, E)
+
+
+def _cross_inputs(E):
+    return wave_array((2, 3, E), 0.4), wave_array((2, 5, E), 2.1), np.array([5, 2])  # (N, L, E), (N, S, E), (N,)
+
+
+def golden_cases(namespace) -> dict[str, np.ndarray]:
+    """Every case of this week's value checks through the classes and functions in ``namespace``
+    (the reference answers, for ``python -m grader goldens``), with the checks' fixed weights."""
+    out = _sdpa_goldens(namespace["scaled_dot_product_attention"])
+    out["masks/causal"] = np.asarray(asnumpy(namespace["causal_mask"](4)), dtype=bool)
+    out["masks/padding"] = np.asarray(asnumpy(namespace["padding_mask"](MASK_LENGTHS, 5)), dtype=bool)
+    out["heads/split"] = asnumpy(namespace["split_heads"](Tensor(_heads_input()), 4))
+    E, h = 12, 3
+    model = namespace["MultiHeadAttention"](E, h)
+    model.load_state_dict(deterministic_state(mha_shapes(E)))
+    query, memory = _mha_inputs(E)
+    for case, m in (("nomask", None), ("mask", example_mask(4, 5))):
+        args = (Tensor(query), Tensor(memory), Tensor(memory)) + ((m,) if m is not None else ())
+        o, w = model(*args)
+        out[f"mha/{case}/out"], out[f"mha/{case}/weights"] = asnumpy(o), asnumpy(w)
+    E, h = 8, 2
+    model = namespace["CrossAttention"](E, h)
+    model.load_state_dict(deterministic_state(mha_shapes(E, "mha.")))
+    dec, enc, lengths = _cross_inputs(E)
+    o, w = model(Tensor(dec), Tensor(enc), lengths)
+    out["cross/out"], out["cross/weights"] = asnumpy(o), asnumpy(w)
+    V, T, E, h = 6, 5, 8, 2
+    model = namespace["PositionLookup"](V, T, E, h)
+    model.load_state_dict(deterministic_state(lookup_shapes(V, T, E)))
+    out["lookup/logits"] = asnumpy(model(Tensor(lookup_inputs(3, T, V))))
+    out["lookup/weights"] = asnumpy(model.last_weights)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+__all__ = ["attention_inputs", "deterministic_state", "example_mask", "golden_cases", "lookup_inputs", "lookup_shapes",
+           "mha_shapes", "test_cross_attention", "test_masks", "test_multi_head_attention",
            "test_position_lookup", "test_split_merge_heads", "test_transformer_attention", "wave_array"]

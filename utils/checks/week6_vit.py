@@ -16,6 +16,7 @@ import numpy as np
 from ..backend import asnumpy
 from ..nn import Linear, Module, Parameter
 from ..tensor import Tensor, no_grad
+from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -31,48 +32,63 @@ def waves(shape, phase: float = 0.0, dtype=np.float32) -> np.ndarray:
     return (np.sin(k * 0.37 + phase) * 0.8 + np.cos(k * 0.11 + 2 * phase) * 0.3).reshape(shape).astype(dtype)
 
 
-def looped_patches(images, patch_size: int, patch_order: str = "row", inner: str = "chw") -> np.ndarray:
-    """The patches of ``images`` cut out one by one with loops (the slow, obvious way).
+# The two patch cases: images (N, C, H, W), patch side, and the Linear weights of the embedding case.
+PATCH_IMAGES = ((2, 3, 8, 12), 0.3)   # 2 x 3 = 6 patches of 3 * 4 * 4 = 48 values
+EMBED_CASE = dict(img_size=12, patch_size=4, in_channels=3, d_model=10, batch=2)
 
-    Args:
-        images: (N, C, H, W) array; H and W are multiples of ``patch_size``.
-        patch_size: p, the side of a square patch.
-        patch_order: "row" (the convention: left to right, then top to bottom) or "column".
-        inner: "chw" (the convention: channel, then row, then column inside a patch) or "hwc".
-    Returns:
-        (N, (H // p) * (W // p), C * p * p) array.
-    """
-    images = np.asarray(images)
-    N, C, H, W = images.shape
-    p = patch_size
+
+def _patch_images():
+    shape, phase = PATCH_IMAGES
+    return waves(shape, phase)
+
+
+def _embed_images():
+    c = EMBED_CASE
+    return waves((c["batch"], c["in_channels"], c["img_size"], c["img_size"]), 0.4)
+
+
+def _embed_weights():
+    c = EMBED_CASE
+    patch_dim = c["in_channels"] * c["patch_size"] ** 2
+    return waves((c["d_model"], patch_dim), 0.9) * 0.2, waves((c["d_model"],), 2.1)
+
+
+def _patch_variants(patches: np.ndarray, images_shape, p: int) -> dict:
+    """Two typical mistakes made from the right patches (N, n, C*p*p): pixels flattened as
+    (row, column, channel) inside a patch, and patches numbered column by column."""
+    N, C, H, W = images_shape
     rows, cols = H // p, W // p
-    grid = [(r, c) for r in range(rows) for c in range(cols)]
-    if patch_order == "column":
-        grid = [(r, c) for c in range(cols) for r in range(rows)]
-    out = np.empty((N, rows * cols, C * p * p), dtype=images.dtype)
-    for n in range(N):
-        for k, (r, c) in enumerate(grid):
-            patch = images[n, :, r * p:(r + 1) * p, c * p:(c + 1) * p]  # (C, p, p)
-            out[n, k] = (patch if inner == "chw" else patch.transpose(1, 2, 0)).reshape(-1)
+    hwc = patches.reshape(N, rows * cols, C, p, p).transpose(0, 1, 3, 4, 2).reshape(N, rows * cols, -1)
+    column = patches[:, [r * cols + c for c in range(cols) for r in range(rows)]]
+    return {"hwc": hwc, "column": column}
+
+
+def patch_goldens(extract_patches) -> dict:
+    """The patch cases through ``extract_patches`` (a reference answer): values, two typical
+    mistakes, and the gradient an upstream sends back to the images."""
+    images = _patch_images()
+    expected = asnumpy(extract_patches(images, 4))
+    out = {"patches/expected": expected}
+    out.update(prefixed("patches/variant", _patch_variants(expected, images.shape, 4)))
+    x = Tensor(images, requires_grad=True)
+    extract_patches(x, 4).backward(waves(expected.shape, 1.7))
+    out["patches/gradient"] = asnumpy(x.grad)
+    images = _embed_images()
+    embedded = asnumpy(extract_patches(images, EMBED_CASE["patch_size"]))
+    out["embed/patches"] = embedded
+    out.update(prefixed("embed/variant", _patch_variants(embedded, images.shape, EMBED_CASE["patch_size"])))
     return out
 
 
-def patch_gradient(image_shape, patch_size: int, upstream) -> np.ndarray:
-    """The gradient that ``upstream`` (shaped like the patches) sends back to the image."""
-    index = looped_patches(np.arange(int(np.prod(image_shape))).reshape(image_shape), patch_size)
-    grad = np.zeros(int(np.prod(image_shape)), dtype=np.float64)
-    grad[index.reshape(-1)] = np.asarray(upstream, dtype=np.float64).reshape(-1)
-    return grad.reshape(image_shape)
-
-
-def _diagnose_patches(images, p, received, transform=lambda patches: patches) -> str:
-    """Name the likely mistake when ``received`` differs from ``transform(looped patches)``."""
+def _diagnose_patches(prefix: str, images, p, received, transform=lambda patches: patches) -> str:
+    """Name the likely mistake when ``received`` differs from ``transform(the right patches)``."""
     received = np.asarray(received, dtype=np.float64)
+    variants = section(load_goldens(WEEK), f"{prefix}/variant")
     N, C, H, W = images.shape
     guesses = (
-        (looped_patches(images, p, inner="hwc"), "the pixels inside each patch are flattened as (row, column, channel); "
+        (variants["hwc"], "the pixels inside each patch are flattened as (row, column, channel); "
          "the convention is (channel, row, column), like a Conv2d weight: put the channel axis before the two in-patch axes"),
-        (looped_patches(images, p, patch_order="column"), "the patches come in column-major order; number them left to right "
+        (variants["column"], "the patches come in column-major order; number them left to right "
          "along the top row first (row-major): the patch-row axis goes before the patch-column axis"),
         (images.reshape(N, (H // p) * (W // p), C * p * p), "a plain reshape without a transpose mixes pixels of different "
          "patches: reshape to (N, C, H/p, p, W/p, p) first, then move the axes"),
@@ -87,11 +103,12 @@ def _diagnose_patches(images, p, received, transform=lambda patches: patches) ->
 # ---------------------------------------------------------------------- Exercise 1
 
 
+@forbids("week6_vit", "patches")
 def test_extract_patches(fn) -> CheckResult:
     """Check ``fn(images, patch_size)`` on a NumPy batch and on a Tensor (values and gradient)."""
     result = CheckResult("extract_patches")
-    images = waves((2, 3, 8, 12), 0.3)  # N=2, C=3, H=8, W=12 -> 2 x 3 = 6 patches of 3 * 4 * 4 = 48
-    expected = looped_patches(images, 4)
+    images = _patch_images()  # N=2, C=3, H=8, W=12 -> 2 x 3 = 6 patches of 3 * 4 * 4 = 48
+    expected = load_goldens(WEEK)["patches/expected"]
 
     out, error = run_student("runs on a NumPy array", fn, images, 4)
     if error:
@@ -100,9 +117,9 @@ def test_extract_patches(fn) -> CheckResult:
     shape = result.add(check_shape("shape (N, num_patches, C*p*p)", out, (2, 6, 48)))
     if not shape.passed:
         return result
-    values = check_close("patches match a looped reference", out, expected, rtol=1e-6, atol=1e-7)
+    values = check_close("patches match", out, expected, rtol=1e-6, atol=1e-7)
     if not values.passed:
-        hint = _diagnose_patches(images, 4, asnumpy(out))
+        hint = _diagnose_patches("patches", images, 4, asnumpy(out))
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
     result.add(values)
@@ -133,7 +150,7 @@ def test_extract_patches(fn) -> CheckResult:
         result.add(CheckItem("gradient reaches the images", False,
                              "no gradient reached the input: the result was built outside the Tensor graph (NumPy?)"))
         return result
-    result.add(check_close("gradient reaches the images", x.grad, patch_gradient(images.shape, 4, upstream), rtol=1e-5, atol=1e-6))
+    result.add(check_close("gradient reaches the images", x.grad, load_goldens(WEEK)["patches/gradient"], rtol=1e-5, atol=1e-6))
     return result
 
 
@@ -171,24 +188,25 @@ def _patch_embedding_case(cls, result: CheckResult, label: str, img_size, patch_
         result.add(weight)
         return False
     result.add(weight)
-    W, b = waves((d_model, patch_dim), 0.9) * 0.2, waves((d_model,), 2.1)
+    W, b = _embed_weights()
     _set_linear(model, "proj", W, b)
-    images = waves((batch, in_channels, img_size, img_size), 0.4)
+    images = _embed_images()
     out, error = run_student(f"forward ({label})", model, Tensor(images))
     if error:
         result.add(error)
         return False
     if not result.add(check_shape(f"output shape ({label})", out, (batch, n_patches, d_model))).passed:
         return False
-    values = check_close(f"output values ({label})", out, looped_patches(images, patch_size) @ W.T + b, rtol=1e-4, atol=1e-5)
+    values = check_close(f"output values ({label})", out, load_goldens(WEEK)["embed/patches"] @ W.T + b, rtol=1e-4, atol=1e-5)
     if not values.passed:
-        hint = _diagnose_patches(images, patch_size, asnumpy(out), lambda patches: patches @ W.T + b)
+        hint = _diagnose_patches("embed", images, patch_size, asnumpy(out), lambda patches: patches @ W.T + b)
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
     result.add(values)
     return values.passed
 
 
+@forbids("week6_vit", "patch_embedding")
 def test_vit_patch_embedding(cls) -> CheckResult:
     """Check ``PatchEmbedding`` on small sizes (values) and at the defaults (shapes)."""
     result = CheckResult("PatchEmbedding")
@@ -260,6 +278,7 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     out["vit/logits"] = vit_logits(model)
     model.load_state_dict(dict(state, pos_embed=np.zeros_like(state["pos_embed"])))
     out["vit/variant/no_pos"] = vit_logits(model)
+    out.update(patch_goldens(namespace["extract_patches"]))
     return out
 
 
@@ -350,5 +369,5 @@ def test_vision_transformer(cls) -> CheckResult:
     return result
 
 
-__all__ = ["VIT_CONFIG", "golden_cases", "looped_patches", "patch_gradient", "test_extract_patches",
+__all__ = ["VIT_CONFIG", "golden_cases", "test_extract_patches",
            "test_vision_transformer", "test_vit_patch_embedding", "vit_state", "waves"]

@@ -93,3 +93,53 @@ MUTANTS = {
     "mini_detached": {"mini_alexnet": _mini(forward="Tensor(self.classifier(self.features(x)).numpy(), dtype=x.dtype)")},
     "quiz_wrong": {"quiz": 'quiz_answers = {"q1": "a", "q2": "b", "q3": "b", "q4": "a"}\n'},
 }
+
+# Lying module (the issue's example): AlexNet's layers are built, so the printout and the
+# parameter shapes are AlexNet's, but forward is a mean over the pixels, dropout and one
+# linear map made of a slice of the last Linear's weight. The old checks read the printout
+# and the shapes and gave it 3/3; the grader's weights expose it.
+LYING = {
+    "liar_mean_pool_alexnet": {"alexnet": _alexnet(forward="self._cheap(x)") + '''
+    def _cheap(self, x):
+        from utils.nn import dropout
+        pooled = x.mean(axis=(2, 3))  # (N, 3)
+        last = self.classifier[len(self.classifier) - 1]
+        spread = pooled @ last.weight[:, :3].T  # (N, K): one linear map of the mean colour
+        return dropout(spread, 0.5, self.training) + last.bias  # (N, K)
+'''},
+    "alexnet_dropout_p03": {"alexnet": _alexnet(p="0.3")},
+    "liar_mini_keeps_weights": {"mini_alexnet": _mini() + '''
+    def load_state_dict(self, state_dict, strict=True):
+        pass  # keeps the weights it was born with
+'''},
+}
+
+# Delegation: the library's size formula and its convolution (function or layer).
+DELEGATING = {
+    "delegates_output_size": {"conv_size": '''
+from utils.nn.conv import output_size
+
+
+def conv_output_size(size, kernel_size, stride=1, padding=0):
+    return output_size(size, kernel_size, stride, padding)
+'''},
+    "delegates_conv2d": {"conv_naive": '''
+def conv2d_naive(x, weight, bias, stride=1, padding=0):
+    with no_grad():
+        out = conv2d(Tensor(x, dtype=x.dtype), Tensor(weight, dtype=x.dtype), Tensor(bias, dtype=x.dtype), stride=stride, padding=padding)
+    return out.numpy()
+'''},
+    "delegates_conv_layer": {"conv_naive": '''
+def conv2d_naive(x, weight, bias, stride=1, padding=0):
+    layer = Conv2d(weight.shape[1], weight.shape[0], weight.shape[2:], stride=stride, padding=padding).to(dtype=x.dtype)
+    layer.load_state_dict({"weight": weight, "bias": bias})
+    with no_grad():
+        return layer(Tensor(x, dtype=x.dtype)).numpy()
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_mean_pool_alexnet": "alexnet_tests", "delegates_output_size": "conv_size_tests",
+        "delegates_conv2d": "conv_naive_tests", "delegates_conv_layer": "conv_naive_tests"}

@@ -6,7 +6,7 @@ and float64 gradients through every parameter.
 import numpy as np
 import pytest
 
-from grader.checks.support import array, waves
+from grader.checks.support import array, moved, waves, weight_set
 
 pytestmark = pytest.mark.grade_cell("mini_alexnet_tests")
 CLASS = "MiniAlexNet"
@@ -16,13 +16,35 @@ def digits(n, dtype=np.float32):
     return (0.5 + 0.5 * waves((n, 1, 32, 32), 0.4, np.float64)).astype(dtype)
 
 
+def grader_state(student, kwargs, phase):
+    """A state dict of the grader's values for the student's own layout (its architecture is the
+    student's choice): parameters from ``weight_set``, running statistics 0 and 1."""
+    reported = student.module(CLASS, kwargs, [digits(1)], return_state=True).state or {}
+    state = {}
+    for name, value in reported.items():
+        shape = np.shape(value)
+        if name.endswith("running_mean"):
+            state[name] = np.zeros(shape)
+        elif name.endswith("running_var"):
+            state[name] = np.ones(shape)
+        elif np.asarray(value).dtype.kind != "f":
+            state[name] = np.asarray(value)
+        else:
+            state[name] = weight_set([(name, shape)], phase, scale=1.5)[name]
+    return state
+
+
 @pytest.mark.points(1)
 def test_shapes_and_batch_one(student):
-    """Other shapes: MiniAlexNet(num_classes=4) maps one image to (1, 4) and five images to (5, 4)"""
+    """Other shapes: MiniAlexNet(num_classes=4) maps one image to (1, 4) and five images to (5, 4); its scores follow the weights loaded into it"""
     for n in (1, 5):
         out = array(student.module(CLASS, {"num_classes": 4}, [digits(n)]).outputs)
         assert out.shape == (n, 4), f"MiniAlexNet(num_classes=4) should map ({n}, 1, 32, 32) to ({n}, 4)"
         assert np.isfinite(out).all(), "the outputs hold NaN or inf"
+    outs = [array(student.module(CLASS, {"num_classes": 4}, [digits(3)], state=grader_state(student, {"num_classes": 4}, phase)).outputs)
+            for phase in (0.5, 2.0, 0.5)]
+    assert not moved(outs[0], outs[2]), "loading the same weights twice gave different scores: does forward use weights other than the model's parameters?"
+    assert moved(outs[0], outs[1]), "the scores did not change when the grader loaded other weights: does forward use the model's parameters?"
 
 
 @pytest.mark.points(1)

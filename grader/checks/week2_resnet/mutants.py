@@ -96,3 +96,65 @@ MUTANTS = {
 }
 
 MUTANTS["quiz_wrong"] = {"quiz": 'quiz_answers = {"q1": "a", "q2": "a", "q3": "b", "q4": "a"}'}
+
+# Lying modules: the real layers (so names, shapes and the printout look right), but
+# load_state_dict does nothing and forward computes with weights the module chose itself.
+# The old checks loaded the visible checks' public values, so these passed them; the grader's
+# private weight sets (helpers.weight_values) catch them.
+_LIAR = '''
+{source}
+
+_Honest{name} = {name}
+
+
+class {name}(_Honest{name}):
+    def forward(self, x):
+        from utils.checks.week2_resnet import fill_by_shape, running_stats
+        fill_by_shape(self)
+        for _, m in self.named_modules():
+            if isinstance(m, BatchNorm2d):
+                m.running_mean.data[...], m.running_var.data[...] = running_stats(m.num_features)
+        return super().forward(x)
+
+    def load_state_dict(self, state_dict, strict=True):
+        pass  # says nothing, keeps its own weights
+'''
+
+
+def _liar(source, name):
+    return _LIAR.format(source=source, name=name)
+
+
+LYING = {
+    "liar_block": {"resblock": _liar(_block(), "ResidualBlock")},
+    "liar_resnet": {"resnet": _liar(_resnet(), "SimpleResNet")},
+}
+MUTANTS.update(LYING)
+
+# Delegation: the answer calls the library's own batch norm (directly, or through the layer).
+DELEGATING = {
+    "delegates_batch_norm": {"batchnorm": '''
+from utils.nn.normalization import batch_norm
+
+
+def batchnorm2d_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    rm, rv = Tensor(np.array(running_mean), dtype=x.dtype), Tensor(np.array(running_var), dtype=x.dtype)
+    out = batch_norm(x, rm, rv, gamma, beta, training, momentum, eps)
+    return out, rm.numpy().astype(np.asarray(running_mean).dtype), rv.numpy().astype(np.asarray(running_var).dtype)
+'''},
+    "delegates_batchnorm_layer": {"batchnorm": '''
+def batchnorm2d_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    C = x.shape[1]
+    layer = BatchNorm2d(C, eps=eps, momentum=momentum, affine=False).to(dtype=x.dtype)
+    layer.running_mean.data[...] = running_mean
+    layer.running_var.data[...] = running_var
+    layer.train(training)
+    out = layer(x) * gamma.reshape(1, C, 1, 1) + beta.reshape(1, C, 1, 1)
+    return out, layer.running_mean.numpy().astype(np.asarray(running_mean).dtype), layer.running_var.numpy().astype(np.asarray(running_var).dtype)
+'''},
+}
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_block": "resblock_tests", "liar_resnet": "resnet_tests", "delegates_batch_norm": "batchnorm_tests",
+        "delegates_batchnorm_layer": "batchnorm_tests"}

@@ -79,3 +79,49 @@ MUTANTS = {
     # Quiz
     "quiz_all_wrong": {"quiz": 'quiz_answers = {"q1": "a", "q2": "a", "q3": "a", "q4": "a"}'},
 }
+
+# Lying modules: the issue's example, a forecaster whose weights are all zero and that
+# ignores load_state_dict, so it reports zeros and returns zeros (and zero gradients that
+# agree with its zero weights). The old checks rebuilt their reference from the reported
+# state and gave it 3/3; the grader's own weights catch it.
+LYING = {
+    "liar_zero_model": {"lstm_model": _model() + '''
+
+_HonestLSTMModel = LSTMModel
+
+
+class LSTMModel(_HonestLSTMModel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for p in self.parameters():
+            p.data[...] = 0
+
+    def load_state_dict(self, state_dict, strict=True):
+        pass  # keeps its zeros
+'''},
+}
+
+# Delegation: one LSTM step through the library (its fused layer op, or its LSTMCell
+# holding the given tensors as its parameters, so gradients still reach them).
+DELEGATING = {
+    "delegates_lstm_layer": {"lstm_cell": '''
+from utils.nn.recurrent import lstm_layer
+
+
+def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    packed = lstm_layer(x.reshape(1, *x.shape), h, c, weight_ih, weight_hh, bias_ih, bias_hh)  # (2, N, H)
+    return packed[0], packed[1]
+'''},
+    "delegates_lstm_cell": {"lstm_cell": '''
+def lstm_cell_forward(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    cell = LSTMCell(x.shape[1], h.shape[1]).to(dtype=x.dtype)
+    for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh), ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+        cell._parameters[name] = value
+    return cell(x, (h, c))
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_zero_model": "lstm_model_tests", "delegates_lstm_layer": "lstm_cell_tests",
+        "delegates_lstm_cell": "lstm_cell_tests"}

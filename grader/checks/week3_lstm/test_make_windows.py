@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks.support import close, pair
-from utils.checks.week3_lstm import windows_reference
+from grader.checks.week3_lstm.reference import windows_reference
 
 pytestmark = pytest.mark.grade_cell("make_windows_tests")
 FN = "make_windows"

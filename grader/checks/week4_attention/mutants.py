@@ -125,3 +125,129 @@ MUTANTS.update({
     "lookup_positions_of_query": {"lookup": _LOOKUP.format(memory="self.token_emb(letters) + self.pos_emb(where)")},
     "quiz_wrong": {"quiz": 'quiz_answers = {"q1": "d", "q2": "c", "q3": "a", "q4": "a"}\n'},
 })
+
+# Lying modules: the real layer, but load_state_dict puts in the values the visible checks
+# use (utils.checks.week4_attention.deterministic_state) instead of the ones it is given.
+# The old hidden checks loaded exactly those public values, so these passed them.
+_LIAR = '''
+
+_Honest{name} = {name}
+
+
+class {name}(_Honest{name}):
+    def load_state_dict(self, state_dict, strict=True):
+        from utils.checks.week4_attention import deterministic_state
+        public = deterministic_state({{k: tuple(v.shape) for k, v in state_dict.items()}}, np.float64)
+        _Honest{name}.load_state_dict(self, public, strict)
+'''
+def _liar(source, name):
+    return source + _LIAR.format(name=name)
+
+
+_MHA = """
+class MultiHeadAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.d_model, self.num_heads = d_model, num_heads
+        self.q_proj, self.k_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+        self.v_proj, self.out_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+
+    def forward(self, query, key, value, mask=None):
+        q = split_heads(self.q_proj(query), self.num_heads)
+        k = split_heads(self.k_proj(key), self.num_heads)
+        v = split_heads(self.v_proj(value), self.num_heads)
+        heads, weights = scaled_dot_product_attention(q, k, v, mask)
+        return self.out_proj(merge_heads(heads)), weights
+"""
+
+_LOOKUP = """
+class PositionLookup(Module):
+    def __init__(self, vocab_size, seq_len, d_model=32, num_heads=2):
+        super().__init__()
+        self.token_emb = Embedding(vocab_size, d_model)
+        self.pos_emb = Embedding(seq_len, d_model)
+        self.ask_emb = Embedding(seq_len, d_model)
+        self.attn = MultiHeadAttention(d_model, num_heads)
+        self.head = Linear(d_model, vocab_size)
+        self.last_weights = None
+
+    def forward(self, X):
+        letters, where = X[:, :-1], X[:, -1:]
+        T = letters.shape[1]
+        memory = self.token_emb(letters) + self.pos_emb(np.arange(T))
+        out, self.last_weights = self.attn(self.ask_emb(where), memory, memory)
+        return self.head(out[:, 0])
+"""
+
+_CROSS = """
+class CrossAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.mha = MultiHeadAttention(d_model, num_heads)
+
+    def forward(self, decoder_states, encoder_states, encoder_lengths):
+        mask = padding_mask(encoder_lengths, encoder_states.shape[1])[:, None, None, :]
+        return self.mha(decoder_states, encoder_states, encoder_states, mask)
+"""
+
+LYING = {
+    "liar_mha_public_weights": {"mha": _liar(_MHA, "MultiHeadAttention")},
+    "liar_cross_public_weights": {"cross": _liar(_CROSS, "CrossAttention")},
+    "liar_lookup_public_weights": {"lookup": _liar(_LOOKUP, "PositionLookup")},
+}
+
+# Delegation: each exercise answered by the library's attention.
+DELEGATING = {
+    "delegates_sdpa": {"sdpa": '''
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    return nn.scaled_dot_product_attention(Q, K, V, attn_mask=None if mask is None else np.asarray(mask.numpy() if isinstance(mask, Tensor) else mask, dtype=bool))
+'''},
+    "delegates_causal_mask": {"masks": '''
+from utils.nn.attention import causal_mask as _library_causal
+
+
+def causal_mask(seq_len):
+    return _library_causal(seq_len, seq_len)
+
+
+def padding_mask(lengths, max_len):
+    from utils.checks.week5_transformer import padding_mask as given
+    return given(np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths), max_len)
+'''},
+    "delegates_mha": {"mha": '''
+class MultiHeadAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.d_model, self.num_heads = d_model, num_heads
+        self.q_proj, self.k_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+        self.v_proj, self.out_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+        inner = nn.MultiHeadAttention(d_model, num_heads)  # the library's layer, sharing these projections
+        inner.q_proj, inner.k_proj, inner.v_proj, inner.out_proj = self.q_proj, self.k_proj, self.v_proj, self.out_proj
+        self.__dict__["inner"] = inner
+
+    def forward(self, query, key, value, mask=None):
+        return self.inner(query, key, value, attn_mask=mask, average_attn_weights=False)
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)
+DELEGATING["delegates_cross_library_mha"] = {"cross": '''
+class CrossAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.mha = MultiHeadAttention(d_model, num_heads)
+        inner = nn.MultiHeadAttention(d_model, num_heads)  # the library's layer, sharing the projections
+        inner.q_proj, inner.k_proj, inner.v_proj, inner.out_proj = (self.mha.q_proj, self.mha.k_proj,
+                                                                    self.mha.v_proj, self.mha.out_proj)
+        self.__dict__["inner"] = inner
+
+    def forward(self, decoder_states, encoder_states, encoder_lengths):
+        keep = padding_mask(encoder_lengths, encoder_states.shape[1])
+        return self.inner(decoder_states, encoder_states, encoder_states, key_padding_mask=keep, average_attn_weights=False)
+'''}
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_mha_public_weights": "mha_tests", "liar_cross_public_weights": "cross_tests",
+        "liar_lookup_public_weights": "lookup_tests", "delegates_sdpa": "sdpa_tests", "delegates_causal_mask": "masks_tests",
+        "delegates_mha": "mha_tests", "delegates_cross_library_mha": "cross_tests"}

@@ -6,9 +6,9 @@ Other lengths than the visible check, a batch of one, float64 and gradients; com
 import numpy as np
 import pytest
 
-from grader.checks.support import array, close, pair, waves
+from grader.checks.support import array, close, moved, pair, waves
 from utils import Tensor
-from utils.checks.week4_attention import deterministic_state, mha_shapes, reference_mha
+from grader.checks.week4_attention.reference import grader_state, mha_shapes, reference_mha
 from utils.nn import MultiHeadAttention as Library
 
 pytestmark = pytest.mark.grade_cell("cross_tests")
@@ -21,7 +21,7 @@ def test_other_lengths(student):
     N, L, S, E, h = 3, 4, 6, 12, 3
     dec, enc = waves((N, L, E), 0.7), waves((N, S, E), 1.9)
     lengths = np.array([6, 1, 4])
-    state = deterministic_state(mha_shapes(E, "mha."))
+    state = grader_state(mha_shapes(E, "mha."))
     res = student.module(CLASS, {"d_model": E, "num_heads": h}, [dec, enc, lengths], state=state)
     out, w = (array(v) for v in pair(res.outputs))
     keep = np.arange(S)[None, :] < lengths[:, None]  # (N, S)
@@ -30,6 +30,11 @@ def test_other_lengths(student):
     ref_out, ref_w = reference_mha(state, E, h, dec, enc, enc, key_padding_mask=keep, prefix="mha.")
     assert close(w, ref_w), "wrong attention weights (keys and values are the encoder states)"
     assert close(out, ref_out), "wrong output (keys and values are the encoder states)"
+    state = grader_state(mha_shapes(E, "mha."), phase=2.4)
+    again = array(pair(student.module(CLASS, {"d_model": E, "num_heads": h}, [dec, enc, lengths], state=state).outputs)[0])
+    assert close(again, reference_mha(state, E, h, dec, enc, enc, key_padding_mask=keep, prefix="mha.")[0]), \
+        "wrong output with a second set of weights"
+    assert moved(out, again), "the output did not change when the weights changed: does forward use self.mha's parameters?"
 
 
 @pytest.mark.points(1)
@@ -39,7 +44,7 @@ def test_batch_of_one_float64_gradients(student):
     dec, enc = waves((1, L, E), 0.1, np.float64), waves((1, S, E), 3.1, np.float64)
     lengths = np.array([3])
     up = waves((1, L, E), 2.0, np.float64)
-    state = deterministic_state(mha_shapes(E, "mha."), np.float64)
+    state = grader_state(mha_shapes(E, "mha."), np.float64)
     res = student.module(CLASS, {"d_model": E, "num_heads": h}, [dec, enc, lengths], state=state, dtype="float64",
                          backward=up, input_grad=True)
     lib = Library(E, h)

@@ -6,8 +6,9 @@ gradients reaching every parameter (the position embeddings included).
 import numpy as np
 import pytest
 
-from grader.checks.support import array, close, waves
-from utils.checks.week4_attention import deterministic_state, lookup_inputs, lookup_shapes, reference_lookup
+from grader.checks.support import array, close, moved, waves
+from grader.checks.week4_attention.reference import grader_state, lookup_shapes, reference_lookup
+from utils.checks.week4_attention import lookup_inputs
 
 pytestmark = pytest.mark.grade_cell("lookup_tests")
 CLASS = "PositionLookup"
@@ -16,8 +17,9 @@ CLASS = "PositionLookup"
 @pytest.mark.points(1)
 def test_other_sizes(student):
     """Other sizes: 7 letters, sequences of 4 and 9, a batch of one; logits and stored weights match"""
-    for n, V, T, E, h in ((1, 7, 4, 6, 3), (5, 7, 9, 8, 2)):
-        state = deterministic_state(lookup_shapes(V, T, E))
+    outs = []
+    for phase, (n, V, T, E, h) in ((0.0, (1, 7, 4, 6, 3)), (0.0, (5, 7, 9, 8, 2)), (2.1, (5, 7, 9, 8, 2))):
+        state = grader_state(lookup_shapes(V, T, E), phase=phase)
         X = lookup_inputs(n, T, V)
         res = student.module(CLASS, {"vocab_size": V, "seq_len": T, "d_model": E, "num_heads": h}, [X], state=state,
                              attrs=["last_weights"])
@@ -28,13 +30,15 @@ def test_other_sizes(student):
         assert w is not None, "store the attention weights in self.last_weights"
         assert close(array(w), ref_w), "self.last_weights is not the (N, h, 1, T) weights of the query over the memory"
         assert close(logits, ref_logits), "wrong logits (memory = token + position embeddings, query = ask_emb(position))"
+        outs.append(logits)
+    assert moved(outs[1], outs[2]), "the logits did not change when the weights changed: does forward use the loaded parameters?"
 
 
 @pytest.mark.points(1)
 def test_gradients_reach_every_parameter(student):
     """Gradients in float64: every parameter gets a gradient, the position embeddings included"""
     V, T, E, h = 5, 6, 8, 2
-    state = deterministic_state(lookup_shapes(V, T, E), np.float64)
+    state = grader_state(lookup_shapes(V, T, E), np.float64)
     X = lookup_inputs(4, T, V)
     res = student.module(CLASS, {"vocab_size": V, "seq_len": T, "d_model": E, "num_heads": h}, [X], state=state,
                          dtype="float64", backward=waves((4, V), 0.4, np.float64))

@@ -7,17 +7,17 @@ gradients reaching every parameter and input.
 import numpy as np
 import pytest
 
-from grader.checks.support import array, close, pair, waves
+from grader.checks.support import array, close, moved, pair, waves
 from utils import Tensor
-from utils.checks.week4_attention import deterministic_state, mha_shapes, reference_mha
+from grader.checks.week4_attention.reference import grader_state, mha_shapes, reference_mha
 from utils.nn import MultiHeadAttention as Library
 
 pytestmark = pytest.mark.grade_cell("mha_tests")
 CLASS = "MultiHeadAttention"
 
 
-def run(student, E, h, q, kv, mask=None, dtype=None, backward=None):
-    state = deterministic_state(mha_shapes(E), np.float64 if dtype else np.float32)
+def run(student, E, h, q, kv, mask=None, dtype=None, backward=None, phase=0.0):
+    state = grader_state(mha_shapes(E), np.float64 if dtype else np.float32, phase)
     inputs = [q, kv, kv] + ([mask] if mask is not None else [])
     res = student.module(CLASS, {"d_model": E, "num_heads": h}, inputs, state=state, dtype=dtype,
                          backward=backward, input_grad=backward is not None)
@@ -36,6 +36,9 @@ def test_other_shapes(student):
         assert out.shape == (N, L, E), "the output must have shape (N, L, d_model)"
         assert close(w, ref_w), f"wrong attention weights with {h} heads (compare the projections and split_heads)"
         assert close(out, ref_out), f"wrong output with {h} heads (merge the heads, then out_proj)"
+    state, _, moved_out, _ = run(student, E, h, q, kv, phase=1.7)
+    assert close(moved_out, reference_mha(state, E, h, q, kv, kv)[0]), "wrong output with a second set of weights"
+    assert moved(out, moved_out), "the output did not change when the weights changed: does forward use the loaded projections?"
 
 
 @pytest.mark.points(1)

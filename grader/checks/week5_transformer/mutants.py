@@ -77,3 +77,74 @@ MUTANTS = {
                         "    return Tensor(loss.numpy(), dtype=loss.dtype)\n"))},
     "quiz_all_wrong": {"quiz": 'quiz_answers = {f"q{i}": "z" for i in range(1, 11)}\n'},
 }
+
+# Lying module: right values, but the LayerNorms' weights are used detached (no gradient
+# reaches them) and the layer hides them from its parameter list. The old gradient check
+# walked the parameters the module reported, so it passed; the new one walks the reference's.
+LYING = {
+    "liar_hides_norms": {"encoder_layer": _broken("encoder_layer") + '''
+
+_HonestEncoderLayer = EncoderLayer
+
+
+class EncoderLayer(_HonestEncoderLayer):
+    def named_parameters(self, prefix=""):
+        return ((n, p) for n, p in _HonestEncoderLayer.named_parameters(self, prefix) if ".norm" not in "." + n)
+
+    def load_state_dict(self, state_dict, strict=True):
+        for key, value in state_dict.items():
+            *path, leaf = key.split(".")
+            owner = self
+            for part in path:
+                owner = getattr(owner, part)
+            getattr(owner, leaf).data = np.array(value)
+
+    def forward(self, x, src_mask=None):
+        from utils.nn import layer_norm
+
+        def norm(m, h):
+            return layer_norm(h, (h.shape[-1],), m.weight.detach(), m.bias.detach())
+
+        attended, _ = self.self_attn(x, x, x, key_padding_mask=src_mask)
+        x = norm(self.norm1, x + self.dropout(attended))
+        return norm(self.norm2, x + self.dropout(self.feed_forward(x)))
+'''},
+}
+
+# Delegation: the library's sinusoidal table and its encoder layer.
+DELEGATING = {
+    "delegates_sinusoidal_table": {"pe": '''
+from utils.nn.embedding import sinusoidal_table
+
+
+def positional_encoding(max_len, d_model):
+    return sinusoidal_table(max_len, d_model)
+'''},
+    "delegates_encoder_layer": {"encoder_layer": '''
+from utils.nn import TransformerEncoderLayer
+
+
+class EncoderLayer(Module):
+    def __init__(self, d_model, num_heads, d_ff, dropout=0.0):
+        super().__init__()
+        self.self_attn = MultiHeadAttention(d_model, num_heads, batch_first=True)
+        self.feed_forward = FeedForward(d_model, d_ff, dropout)
+        self.norm1, self.norm2 = LayerNorm(d_model), LayerNorm(d_model)
+        inner = TransformerEncoderLayer(d_model, num_heads, d_ff, dropout=dropout)  # the library's layer, sharing these parts
+        inner.self_attn, inner.linear1, inner.linear2 = self.self_attn, self.feed_forward.linear1, self.feed_forward.linear2
+        inner.norm1, inner.norm2 = self.norm1, self.norm2
+        self.__dict__["inner"] = inner
+
+    def forward(self, x, src_mask=None):
+        self.inner.train(self.training)
+        return self.inner(x, src_key_padding_mask=src_mask)
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py). The lying
+# encoder computes the right values, so it keeps those points and loses the gradient one.
+# (encoder_tests also holds FeedForward's check, which a delegating EncoderLayer beside a right
+# FeedForward keeps: "cell:Name" restricts the claim to the checks named after EncoderLayer.)
+ZERO = {"delegates_sinusoidal_table": "pe_tests", "delegates_encoder_layer": "encoder_tests:EncoderLayer"}

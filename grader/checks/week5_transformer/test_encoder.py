@@ -3,7 +3,7 @@ batch size 1, float64, padding masks, and gradients to the input and every param
 import numpy as np
 import pytest
 
-from grader.checks.support import array, close, waves
+from grader.checks.support import array, close, moved, waves
 from grader.checks.week5_transformer.reference import ReferenceEncoderLayer, ReferenceFeedForward
 from utils.checks.week5_transformer import padding_mask
 
@@ -38,6 +38,11 @@ def test_encoder_batch_one_no_mask(student):
     assert out.shape == (1, 6, 12), "EncoderLayer returns the wrong shape for a (1, 6, 12) input"
     assert close(out, ref(x).numpy(), rtol=1e-9, atol=1e-10), \
         "EncoderLayer gives wrong values (order: attention, add, norm1, feed-forward, add, norm2)"
+    other = float64_reference(ReferenceEncoderLayer, 12, 3, 7, phase=2.2)
+    again = output_of(student.module("EncoderLayer", {"d_model": 12, "num_heads": 3, "d_ff": 7}, [x],
+                                     state={k: np.asarray(v) for k, v in other.state_dict().items()}, dtype="float64"))
+    assert close(again, other(x).numpy(), rtol=1e-9, atol=1e-10), "EncoderLayer gives wrong values with a second set of weights"
+    assert moved(out, again), "the output did not change when the weights changed: does forward use the loaded parameters?"
 
 
 @pytest.mark.points(1)

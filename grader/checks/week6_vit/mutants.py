@@ -93,3 +93,59 @@ MUTANTS = {
     # Quiz
     "quiz_all_wrong": {"quiz": 'quiz_answers = {"q1": "c", "q2": "a", "q3": "a", "q4": "a"}'},
 }
+
+# Lying module: the layout the docstring asks for, but load_state_dict puts in the visible
+# checks' public weights (utils.checks.week6_vit.vit_state) instead of the ones it is given.
+# The old hidden checks loaded exactly those values, so it passed them.
+LYING = {
+    "liar_vit_public_weights": {"vit": _vit() + '''
+
+_HonestVisionTransformer = VisionTransformer
+
+
+class VisionTransformer(_HonestVisionTransformer):
+    def load_state_dict(self, state_dict, strict=True):
+        from utils.checks.week6_vit import vit_state
+        _HonestVisionTransformer.load_state_dict(self, vit_state(self, np.float64), strict)
+'''},
+}
+
+# Delegation: the patches cut by the visible check's own loop, and the embedding as a convolution.
+DELEGATING = {
+    "delegates_windows": {"patches": '''
+from utils.nn.conv import windows
+
+
+def extract_patches(images, patch_size):
+    p = patch_size
+    x = images.numpy() if isinstance(images, Tensor) else np.asarray(images)
+    N, C = x.shape[:2]
+    tiles = windows(x, (p, p), (p, p))  # the library's sliding windows, one per patch
+    out = np.ascontiguousarray(tiles).reshape(N, C, -1, p * p).transpose(0, 2, 1, 3).reshape(N, -1, C * p * p)
+    return Tensor(out, dtype=x.dtype) if isinstance(images, Tensor) else out
+'''},
+    "delegates_conv_embedding": {"patch_embedding": '''
+from utils.nn.conv import conv2d
+
+
+class PatchEmbedding(Module):
+    def __init__(self, img_size=224, patch_size=16, in_channels=3, d_model=768):
+        super().__init__()
+        self.patch_size, self.in_channels = patch_size, in_channels
+        self.n_patches = (img_size // patch_size) ** 2
+        self.proj = Linear(in_channels * patch_size * patch_size, d_model)
+
+    def forward(self, x):
+        x = self._input(x)
+        p, D = self.patch_size, self.proj.weight.shape[0]
+        kernel = self.proj.weight.reshape(D, self.in_channels, p, p)  # (D, C, p, p)
+        maps = conv2d(x, kernel, self.proj.bias, stride=p)  # (N, D, H/p, W/p)
+        return maps.reshape(x.shape[0], D, -1).transpose(1, 2)  # (N, n_patches, D)
+'''},
+}
+MUTANTS.update(LYING)
+MUTANTS.update(DELEGATING)
+
+# Mutants that must earn nothing on the cell they replace (tests/test_weeks.py).
+ZERO = {"liar_vit_public_weights": "vit_tests", "delegates_windows": "patches_tests",
+        "delegates_conv_embedding": "patch_embedding_tests"}

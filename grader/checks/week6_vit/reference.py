@@ -8,11 +8,46 @@ from __future__ import annotations
 import numpy as np
 
 from utils.backend import asnumpy
-from utils.checks.week6_vit import looped_patches, vit_state
+from utils.checks.week6_vit import vit_state
 from utils.nn import LayerNorm, Linear, Module, ModuleList, Parameter, TransformerEncoderLayer
 from utils.tensor import Tensor, cat
 
-__all__ = ["ReferenceViT", "vit_state"]
+__all__ = ["ReferenceViT", "grader_vit_state", "looped_patches", "patch_gradient", "vit_state"]
+
+
+def looped_patches(images, patch_size: int, patch_order: str = "row", inner: str = "chw") -> np.ndarray:
+    """The patches of ``images`` cut out one by one with loops (the slow, obvious way).
+
+    Args:
+        images: (N, C, H, W) array; H and W are multiples of ``patch_size``.
+        patch_size: p, the side of a square patch.
+        patch_order: "row" (the convention: left to right, then top to bottom) or "column".
+        inner: "chw" (the convention: channel, then row, then column inside a patch) or "hwc".
+    Returns:
+        (N, (H // p) * (W // p), C * p * p) array.
+    """
+    images = np.asarray(images)
+    N, C, H, W = images.shape
+    p = patch_size
+    rows, cols = H // p, W // p
+    grid = [(r, c) for r in range(rows) for c in range(cols)]
+    if patch_order == "column":
+        grid = [(r, c) for c in range(cols) for r in range(rows)]
+    out = np.empty((N, rows * cols, C * p * p), dtype=images.dtype)
+    for n in range(N):
+        for k, (r, c) in enumerate(grid):
+            patch = images[n, :, r * p:(r + 1) * p, c * p:(c + 1) * p]  # (C, p, p)
+            out[n, k] = (patch if inner == "chw" else patch.transpose(1, 2, 0)).reshape(-1)
+    return out
+
+
+def patch_gradient(image_shape, patch_size: int, upstream) -> np.ndarray:
+    """The gradient that ``upstream`` (shaped like the patches) sends back to the image."""
+    index = looped_patches(np.arange(int(np.prod(image_shape))).reshape(image_shape), patch_size)
+    grad = np.zeros(int(np.prod(image_shape)), dtype=np.float64)
+    grad[index.reshape(-1)] = np.asarray(upstream, dtype=np.float64).reshape(-1)
+    return grad.reshape(image_shape)
+
 
 
 class ReferenceViT(Module):
@@ -52,3 +87,13 @@ class ReferenceViT(Module):
         return self.head(summary)  # (N, num_classes)
 
 
+
+
+def grader_vit_state(model: Module, dtype=np.float64, phase: float = 0.6) -> dict:
+    """Weights for ``model``'s state dict that only the grader knows: the visible checks' values
+    (``vit_state``, public) scaled entry by entry by 1 + 0.4 sin(phase + 0.91 k), one set per ``phase``."""
+    out = {}
+    for name, value in vit_state(model, np.float64).items():
+        factor = 1.0 + 0.4 * np.sin(phase + 0.91 * np.arange(value.size)).reshape(value.shape)
+        out[name] = (value * factor).astype(dtype)
+    return out

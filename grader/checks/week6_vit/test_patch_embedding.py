@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks.support import array, close, waves
-from utils.checks.week6_vit import looped_patches, patch_gradient
+from grader.checks.week6_vit.reference import looped_patches, patch_gradient
 
 pytestmark = pytest.mark.grade_cell("patch_embedding_tests")
 CLS = "PatchEmbedding"

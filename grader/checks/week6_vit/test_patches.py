@@ -8,7 +8,7 @@ import pytest
 
 from grader.checks.support import array, close, waves
 from grader.sandbox import AsTensor
-from utils.checks.week6_vit import looped_patches, patch_gradient
+from grader.checks.week6_vit.reference import looped_patches, patch_gradient
 
 pytestmark = pytest.mark.grade_cell("patches_tests")
 FN = "extract_patches"

@@ -2,13 +2,17 @@
 
 The visible check builds one small model (2 channels, 3 classes, batch 2); these use other
 configurations, batch 1, float64 weights loaded by name, and gradients to every parameter.
+The weights are the grader's own (``grader_vit_state``), and the references are built from
+the same arrays; a second weight set must move the logits, so a model that ignores its
+parameters fails, and gradients are compared value by value for every parameter the
+docstring's layout has (not only for those the model reports).
 """
 import numpy as np
 import pytest
 
-from grader.checks.support import array, close, waves
-from utils import no_grad
-from grader.checks.week6_vit.reference import ReferenceViT, vit_state
+from grader.checks.support import array, close, moved, waves
+from utils import Tensor, no_grad
+from grader.checks.week6_vit.reference import ReferenceViT, grader_vit_state
 
 pytestmark = pytest.mark.grade_cell("vit_tests")
 CLS = "VisionTransformer"
@@ -22,13 +26,19 @@ def images_for(cfg, batch, dtype=np.float32):
 
 @pytest.mark.points(1)
 def test_output_shapes(student):
-    """Shapes: other configurations, batch 1 and batch 3, give (N, num_classes) logits"""
+    """Shapes: other configurations, batch 1 and batch 3, give (N, num_classes) logits, in float32 with the grader's weights"""
     for cfg, batch in ((SMALL, 1), (DEEPER, 3)):
-        res = student.module(CLS, cfg, [images_for(cfg, batch)])
+        reference = ReferenceViT(**cfg)
+        state = grader_vit_state(reference, np.float32, 0.2)
+        reference.load_state_dict(state)
+        x = images_for(cfg, batch)
+        res = student.module(CLS, cfg, [x], state=state)
         out = array(res.outputs)
         assert out.shape == (batch, cfg["num_classes"]), \
             f"logits should have shape (N, num_classes) = {(batch, cfg['num_classes'])} for batch {batch}"
         assert np.isfinite(out).all(), "the logits hold NaN or inf"
+        with no_grad():
+            assert close(out, reference(x).numpy(), rtol=1e-4, atol=1e-5), f"wrong logits for batch {batch} with the weights the grader loaded"
 
 
 @pytest.mark.points(1)
@@ -43,6 +53,18 @@ def test_parameters(student):
     assert sum(int(np.prod(s)) for s in got.values()) == sum(int(np.prod(s)) for s in want.values()), \
         "the number of trainable values differs from the layout in the docstring (layers, norm or head?)"
     assert got == want, "the parameter names or shapes differ from the layout in the docstring"
+    x = images_for(DEEPER, 2, np.float64)
+    logits = []
+    for phase in (1.1, 2.9):
+        reference = ReferenceViT(**DEEPER).double()
+        state = grader_vit_state(reference, np.float64, phase)
+        reference.load_state_dict(state)
+        with no_grad():
+            expected = reference(x).numpy()
+        out = array(student.module(CLS, DEEPER, [x], state=state, dtype="float64").outputs)
+        assert close(out, expected, rtol=1e-7, atol=1e-9), "with the weights the grader loaded by these names, the logits are wrong"
+        logits.append(out)
+    assert moved(*logits), "the logits did not change when the weights changed: does forward use the model's parameters?"
 
 
 @pytest.mark.points(1)
@@ -50,7 +72,7 @@ def test_values_with_given_weights(student):
     """Values (float64): with the same weights, the logits match a reference ViT (class token, position embeddings, pre-norm)"""
     for cfg, batch in ((SMALL, 1), (DEEPER, 2)):
         reference = ReferenceViT(**cfg).double()
-        state = vit_state(reference, np.float64)
+        state = grader_vit_state(reference, np.float64)
         reference.load_state_dict(state)
         x = images_for(cfg, batch, np.float64)
         with no_grad():
@@ -68,10 +90,15 @@ def test_gradients_reach_every_parameter(student):
     cfg = DEEPER
     x = images_for(cfg, 2, np.float64)
     upstream = waves((2, cfg["num_classes"]), 0.3, np.float64)
-    res = student.module(CLS, cfg, [x], backward=upstream, dtype="float64", input_grad=True)
-    missing = sorted(name for name, info in res.parameters.items() if info.grad is None)
+    reference = ReferenceViT(**cfg).double()
+    state = grader_vit_state(reference, np.float64, 1.7)
+    reference.load_state_dict(state)
+    tx = Tensor(x, requires_grad=True, dtype=np.float64)
+    reference(tx).backward(upstream)
+    res = student.module(CLS, cfg, [x], state=state, backward=upstream, dtype="float64", input_grad=True)
     assert "cls_token" in res.parameters and "pos_embed" in res.parameters, "cls_token and pos_embed must be Parameters of the model"
+    missing = sorted(name for name, _ in reference.named_parameters() if res.parameters.get(name) is None or res.parameters[name].grad is None)
     assert not missing, f"no gradient reached {', '.join(missing[:3])}: build the forward pass from Tensor operations on the parameters"
-    for name in ("cls_token", "pos_embed"):
-        assert np.abs(array(res.parameters[name].grad)).max() > 0, f"the gradient of {name} is zero everywhere"
+    for name, p in reference.named_parameters():
+        assert close(array(res.parameters[name].grad), p.grad, rtol=1e-6, atol=1e-9), f"the gradient of {name} is wrong"
     assert res.input_grads and res.input_grads[0] is not None, "no gradient reached the input images"
