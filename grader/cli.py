@@ -28,7 +28,7 @@ def cmd_collect(args) -> int:
     from .collect import collect, report
 
     result = collect(_course(args), args.week, Path(args.download))
-    print(terminal_safe(report(result)))
+    print(report(result))
     return 0 if result.ok else 1
 
 
@@ -56,14 +56,14 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from .feedback import generate_feedback
+    from .feedback import WITHHELD, generate_feedback
 
     course = _course(args)
     students = [check_id(s) for s in args.student] if args.student else None
     written = generate_feedback(course, args.week, students)
     for student, where in written.items():
         print(terminal_safe(f"{student}: {where}"))
-    return 0 if all(str(w).endswith(".html") for w in written.values()) else 1
+    return 1 if any(str(w).startswith(WITHHELD) for w in written.values()) else 0
 
 
 def cmd_export(args) -> int:

@@ -8,7 +8,9 @@ What the settings close (see shared/NBGRADER_NOTES.md):
   zero a correct answer;
 - deleted test cells are restored and run (``add_missing_cells``, with nbgrader's
   re-insertion fixed in ``RestoreDeletedCells``);
-- every cell has a timeout, and the jail puts a wall limit on the whole notebook.
+- every cell has a timeout, and the jail puts a wall limit on the whole notebook;
+- what the student wrote or printed is stored inert (``grader.inert.InertNotebook``): the
+  autograded copy that formgrader and the feedback pages render runs no script.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ RELEASE_DIRECTORY = "course"
 CELL_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CELL_TIMEOUT", 120))      # one notebook cell
 NOTEBOOK_WALL_SECONDS = int(os.environ.get("GRADER_NOTEBOOK_WALL", 900))    # a whole notebook
 CHECK_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CHECK_TIMEOUT", 60))     # one hidden-check request
+# Sizes: one notebook (collect copies no bigger file, precheck grades none), and one whole collected download.
+MAX_NOTEBOOK_BYTES = int(os.environ.get("GRADER_MAX_NOTEBOOK_BYTES", 64 * 2**20))
+MAX_COLLECT_BYTES = int(os.environ.get("GRADER_MAX_COLLECT_BYTES", 4 * 2**30))
 
 
 def gradebook_url(course_root: Path) -> str:
@@ -43,6 +48,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         SaveAutoGrades,
     )
 
+    from .inert import InertNotebook
     from .nbgrader_ext import RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
@@ -71,6 +77,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         SaveAutoGrades,
         AssignLatePenalties,
         CheckCellMetadata,
+        InertNotebook,
     ]
 
 
