@@ -28,13 +28,16 @@ from html.parser import HTMLParser
 import bleach
 
 from nbconvert.preprocessors.sanitize import SanitizeHTML
-from traitlets import Set
+from traitlets import Bool, Set
 
 # Tags and attributes a student's answer or a library's HTML output (a table, say) may keep.
 TAGS = ["a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
         "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "ol", "p", "pre", "s", "samp", "small", "span",
         "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var"]
-ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "td": ["colspan", "rowspan"], "th": ["colspan", "rowspan"]}
+ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "td": ["colspan", "rowspan", "style"],
+              "th": ["colspan", "rowspan", "style"], "p": ["style"], "span": ["style"], "div": ["style"]}
+# Inline styles keep colours and alignment (check results, library tables); nothing that moves, hides or overlays.
+STYLES = ["color", "background-color", "font-weight", "font-style", "text-align"]
 LINK_PROTOCOLS = {"http", "https", "mailto", "attachment"}
 RASTER = ("image/png", "image/jpeg")
 RASTER_DATA = ("data:image/png;base64,", "data:image/jpeg;base64,")
@@ -89,11 +92,12 @@ class InertNotebook(SanitizeHTML):
     """
 
     instructor_texts = Set(help="markdown/raw cell sources of the release, kept as they are").tag(config=True)
+    enabled = Bool(True, help="on by default: nbconvert registers preprocessors disabled").tag(config=True)
 
     def __init__(self, **kw):
         kw.setdefault("tags", TAGS)
         kw.setdefault("attributes", ATTRIBUTES)
-        kw.setdefault("styles", [])
+        kw.setdefault("styles", STYLES)
         super().__init__(**kw)
 
     def preprocess(self, nb, resources):
@@ -115,6 +119,9 @@ class InertNotebook(SanitizeHTML):
             cell.outputs = self.sanitize_code_outputs(cell.outputs)
             for output in cell.outputs:
                 if output.get("output_type") in ("display_data", "execute_result"):
+                    markdown = output.data.get("text/markdown")
+                    if isinstance(markdown, str) and unsafe_links(markdown):
+                        output.data["text/markdown"] = as_text(markdown)
                     for mime in RASTER:
                         if mime in output.data and not _is_base64(output.data[mime]):
                             del output.data[mime]
