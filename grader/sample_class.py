@@ -136,6 +136,17 @@ def scripted_outputs() -> str:
             "except ImportError:\n    pass\n")
 
 
+def hidden_test_name(week: str) -> str:
+    """The name of one of the week's hidden checks (names like it are printed in the docs)."""
+    import re
+
+    for path in sorted((CHECKS_ROOT / week).glob("test_*.py")):
+        found = re.search(r"^def (test_\w+)\(", path.read_text(), re.MULTILINE)
+        if found:
+            return found[1]
+    return "test_other_sizes"
+
+
 def samples(course: Course, week: str) -> list[Sample]:
     root = course.root
     secret_paths = [str(course.solutions / week / course.notebook_name(week)), str(CHECKS_ROOT / week)]
@@ -172,7 +183,9 @@ def samples(course: Course, week: str) -> list[Sample]:
 
     def scripted(nb, ctx):
         first = next(iter(ctx["solutions"]))
-        written = {gid: text + "\n\n" + payload_html(f"md-{gid}") for gid, text in ctx["written"].items()}
+        guess = hidden_test_name(week)
+        written = {gid: text + f"\n\nI bet you check this with `def {guess}(student):`\n\n" + payload_html(f"md-{gid}")
+                   for gid, text in ctx["written"].items()}
         return with_answers(nb, {**ctx["solutions"], first: ctx["solutions"][first] + scripted_outputs(), **written})
 
     def broken_json(nb, ctx):
@@ -209,7 +222,7 @@ def samples(course: Course, week: str) -> list[Sample]:
         Sample("floods-output", "wrong answers that print 50 MB", ZERO, hostile_everywhere(
             "", "print('x' * (50 * 1024 * 1024))\nreturn None")),
         Sample("injects-script", "right answers whose written answers and outputs carry script, event handlers, "
-               "javascript: links and a style hiding the score tables", FULL, scripted),
+               "javascript: links and a style hiding the score tables, and name a hidden check", FULL, scripted),
         Sample("broken-json", "a notebook file cut short", "invalid_json", broken_json),
         Sample("renamed", "the right answers saved under another name", "renamed_notebook", renamed, filename="my_final_version.ipynb"),
         Sample("edited-tests", "right answers, hidden-test cell edited to claim all points", FULL, edited_test),
