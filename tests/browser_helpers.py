@@ -25,7 +25,7 @@ def browser_unavailable_reason() -> str | None:
         return "selenium is not installed (pip install -e '.[dev]')"
     for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
         if not os.access(path, os.X_OK):
-            return f"{path} is missing: apt-get install {package} (make setup installs it)"
+            return f"{path} is missing: apt-get install {package} (.ci/run installs both)"
     return None
 
 
