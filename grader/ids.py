@@ -66,7 +66,7 @@ def id_problem(student) -> str | None:
             return f"it starts with {student[0]!r}; {RULE}"
         return None
     position, char = next((i, c) for i, c in enumerate(student) if not ALLOWED.fullmatch(c))
-    where = "at the end" if position == len(student) - 1 else "at the start" if position == 0 else f"at position {position + 1}"
+    where = "at the start" if position == 0 else "at the end" if position == len(student) - 1 else f"at position {position + 1}"
     return f"it has {_describe(char)} {where}; {RULE}"
 
 

@@ -37,7 +37,7 @@ def test_plain_ids_pass(student):
 
 @pytest.mark.parametrize("student, named", [
     ("*", "glob pattern '*'"), ("bo?", "glob pattern '?'"), ("[ab]c", "glob pattern '['"), ("bob ", "a space at the end"),
-    (" bob", "a space at the start"), ("a/b", "path separator '/'"), ("..\\x", "path separator"), ("a\tb", "a tab"),
+    (" bob", "a space at the start"), ("*", "glob pattern '*' at the start"), ("a/b", "path separator '/'"), ("..\\x", "path separator"), ("a\tb", "a tab"),
     ("a\x1b[2Jb", "control character (U+001B)"), ("b\u0430b", "CYRILLIC SMALL LETTER A (U+0430), a look-alike of Latin 'a'"),
     ("bob\u200b", "control character (U+200B)"), ("", "empty"), (".hidden", "starts with '.'"), ("-rf", "starts with '-'"),
     ("a" * 101, "over the 100 allowed"),
