@@ -36,12 +36,13 @@ def gradebook_url(course_root: Path) -> str:
 
 def apply_course_config(c, course_root: Path | None = None) -> None:
     """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
         ClearOutput,
         DeduplicateIds,
+        GetGrades,
         IgnorePattern,
         LimitOutput,
         OverwriteKernelspec,
@@ -65,6 +66,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     c.Autograde.sanitize_preprocessors = [
         ClearOutput,
         DeduplicateIds,
+        GetGrades,
         OverwriteKernelspec,
         RestoreDeletedCells,
         CheckCellMetadata,
@@ -79,6 +81,8 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         CheckCellMetadata,
         InertNotebook,
     ]
+    # Feedback sanitises again as it renders (idempotent): a page never depends on how old its notebook is.
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, InertNotebook]
 
 
 def course_config(course_root: Path):

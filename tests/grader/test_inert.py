@@ -234,3 +234,10 @@ def test_collect_names_a_look_alike_id_instead_of_mangling_it(course, tmp_path):
     assert result.students == ["Jose", "bob"]
     [bad] = result.problems
     assert bad.problem == BAD_ID and "CYRILLIC SMALL LETTER O" in bad.detail and "look-alike of Latin 'o'" in bad.detail
+
+
+def test_sanitising_twice_changes_nothing():
+    """Feedback sanitises the autograded notebook again as it renders: that must be a no-op."""
+    once = nbformat.writes(inert_notebook(hostile_notebook()))
+    twice = nbformat.writes(inert_notebook(nbformat.reads(once, as_version=4)))
+    assert twice == once and "&amp;lt;" not in twice
