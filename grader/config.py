@@ -66,7 +66,6 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     c.Autograde.sanitize_preprocessors = [
         ClearOutput,
         DeduplicateIds,
-        GetGrades,
         OverwriteKernelspec,
         RestoreDeletedCells,
         CheckCellMetadata,
