@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 import bleach
 
 from nbconvert.preprocessors.sanitize import SanitizeHTML
+from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Set
 
 # Tags and attributes a student's answer or a library's HTML output (a table, say) may keep.
@@ -38,6 +39,7 @@ ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "td": ["colspan", "rows
               "th": ["colspan", "rowspan", "style"], "p": ["style"], "span": ["style"], "div": ["style"]}
 # Inline styles keep colours and alignment (check results, library tables); nothing that moves, hides or overlays.
 STYLES = ["color", "background-color", "font-weight", "font-style", "text-align"]
+NOTEBOOK_METADATA = ("kernelspec", "language_info", "nbgrader")
 LINK_PROTOCOLS = {"http", "https", "mailto", "attachment"}
 RASTER = ("image/png", "image/jpeg")
 RASTER_DATA = ("data:image/png;base64,", "data:image/jpeg;base64,")
@@ -103,6 +105,9 @@ class InertNotebook(SanitizeHTML):
     def preprocess(self, nb, resources):
         if not self.instructor_texts:
             self.instructor_texts = set(_release_texts(self.config, resources))
+        # Notebook metadata is the student's too: widget state would make the page load widget code
+        # from a CDN, a title would retitle the page. Only what nbgrader and the kernel need stays.
+        nb.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k in NOTEBOOK_METADATA})
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):

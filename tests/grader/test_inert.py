@@ -123,7 +123,10 @@ def hostile_notebook(instructor_text="Read the *theory* <b>first</b>."):
     ]
     raw = nbformat.v4.new_raw_cell(payload_html("raw"))
     raw.metadata["format"] = "text/html"
-    return nbformat.v4.new_notebook(cells=[
+    return nbformat.v4.new_notebook(metadata={
+        "title": "23/23 - all correct",
+        "widgets": {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2, "version_minor": 0}},
+    }, cells=[
         nbformat.v4.new_markdown_cell(instructor_text),
         nbformat.v4.new_markdown_cell("My answer: attention is $QK^T$. " + payload_html("answer")),
         raw,
@@ -173,14 +176,18 @@ EVERY_VECTOR = {"script", "img onerror", "svg onload", "iframe", "iframe srcdoc"
 
 def test_a_raw_hostile_notebook_renders_its_payloads():
     """The attack as nbconvert renders it unsanitised (what formgrader and feedback showed)."""
-    assert active(rendered(hostile_notebook())) >= EVERY_VECTOR
+    page = rendered(hostile_notebook())
+    assert active(page) >= EVERY_VECTOR
+    assert "html-manager" in page and "<title>23/23" in page  # widget code from a CDN, a forged title
 
 
 def test_the_sanitised_notebook_renders_no_script_and_keeps_teaching_content():
     instructor = "Read the *theory* <b>first</b> <img src='figure.png'>."
     nb = inert_notebook(hostile_notebook(instructor), instructor_texts=[instructor])
     nbformat.validate(nb)
-    assert active(rendered(nb)) == set()
+    page = rendered(nb)
+    assert active(page) == set()
+    assert "html-manager" not in page and "23/23" not in page
     assert "<img src='figure.png'>" in nb.cells[0].source              # the instructor's own HTML is kept
     assert "$QK^T$" in nb.cells[1].source and "&lt;script&gt;" in nb.cells[1].source  # the answer reads as text
     outputs = nb.cells[3].outputs
