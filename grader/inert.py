@@ -39,6 +39,7 @@ ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "td": ["colspan", "rows
               "th": ["colspan", "rowspan", "style"], "p": ["style"], "span": ["style"], "div": ["style"]}
 # Inline styles keep colours and alignment (check results, library tables); nothing that moves, hides or overlays.
 STYLES = ["color", "background-color", "font-weight", "font-style", "text-align"]
+RENDERED_METADATA = ("filenames", "width", "height", "unconfined", "alt", "isolated")
 NOTEBOOK_METADATA = ("kernelspec", "language_info", "nbgrader")
 LINK_PROTOCOLS = {"http", "https", "mailto", "attachment"}
 RASTER = ("image/png", "image/jpeg")
@@ -71,6 +72,17 @@ def _is_base64(data) -> bool:
     except (binascii.Error, ValueError):
         return False
     return True
+
+
+def _output_metadata(metadata) -> dict:
+    """An output's metadata without what nbconvert's templates put into the page (file names used
+    as image sources, sizes, alt texts, isolation), except numeric image sizes; data the page
+    never shows (a visible check's verdict, say) stays."""
+    if not isinstance(metadata, dict):
+        return {}
+    kept = {k: v for k, v in metadata.items() if k not in RENDERED_METADATA and "/" not in k}
+    kept.update(_size_metadata(metadata))
+    return kept
 
 
 def _size_metadata(metadata) -> dict:
@@ -130,7 +142,7 @@ class InertNotebook(SanitizeHTML):
                     for mime in RASTER:
                         if mime in output.data and not _is_base64(output.data[mime]):
                             del output.data[mime]
-                    output.metadata = _size_metadata(output.get("metadata", {}))
+                    output.metadata = _output_metadata(output.get("metadata", {}))
             return cell, resources
         return cell, resources
 

@@ -118,6 +118,9 @@ def hostile_notebook(instructor_text="Read the *theory* <b>first</b>."):
         nbformat.v4.new_output("display_data", data={"image/svg+xml": svg}),
         nbformat.v4.new_output("display_data", data={"image/png": '" onerror="alert(1)'},
                                metadata={"image/png": {"width": "1 onerror=alert(1)"}}),
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "a plot"},
+                               metadata={"image/png": {"width": 300, "alt": "x"}, "filenames": {"image/png": "https://evil/"},
+                                         "utils_check": {"passed": False}}),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "</script><script>x()"}}),
         nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><th>a</th></tr><tr><td>1</td></tr></table>"}),
     ]
@@ -193,8 +196,11 @@ def test_the_sanitised_notebook_renders_no_script_and_keeps_teaching_content():
     outputs = nb.cells[3].outputs
     kinds = [sorted(o.data) for o in outputs]
     assert ["text/html", "text/plain"] in kinds and ["application/javascript"] not in kinds
-    assert not any("image/svg+xml" in k or "image/png" in k or any("widget" in m for m in k) for k in kinds)
+    assert not any("image/svg+xml" in k or any("widget" in m for m in k) for k in kinds)
+    assert sum("image/png" in k for k in kinds) == 1  # the valid image stays, the one that is not base64 goes
     assert "<table>" in outputs[-1].data["text/html"] and "<td>1</td>" in outputs[-1].data["text/html"]
+    plot = next(o for o in outputs if "image/png" in o.data)
+    assert plot.metadata == {"image/png": {"width": 300}, "utils_check": {"passed": False}}  # data the page never shows stays
 
 
 # ---------------------------------------------------------------------------- collect sizes
