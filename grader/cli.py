@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .ids import check_id, shown, split_ids
+from .inert import terminal_safe
 from .similarity import add_command as add_similarity_command
 
 
@@ -36,23 +38,32 @@ def cmd_autograde(args) -> int:
 
     course = _course(args)
     week = course.check_week(args.week)
-    students = args.student or course.students(week)
+    if args.student:
+        students = [check_id(s) for s in args.student]  # a bad id named on the command line stops the run
+        refused = []
+    else:
+        students, refused = split_ids(course.students(week))
+    for folder, problem in refused:
+        print(terminal_safe(f"refused folder submitted/{shown(folder)}/{week}/: {problem}; rename it to a valid id "
+                            "and grade it with --student"))
     if not students:
         print(f"no submissions for {week} under {course.root / 'submitted'}/<student>/{week}/")
         return 1
     outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler)
     graded = {o["student"] for o in outcomes}
     print(format_table([r for r in rows(course, week) if r["student"] in graded]))
-    return 0
+    return 1 if refused else 0
 
 
 def cmd_feedback(args) -> int:
-    from .feedback import generate_feedback
+    from .feedback import WITHHELD, generate_feedback
 
     course = _course(args)
-    for student, where in generate_feedback(course, args.week, args.student or None).items():
-        print(f"{student}: {where}")
-    return 0
+    students = [check_id(s) for s in args.student] if args.student else None
+    written = generate_feedback(course, args.week, students)
+    for student, where in written.items():
+        print(terminal_safe(f"{student}: {where}"))
+    return 1 if any(str(w).startswith(WITHHELD) for w in written.values()) else 0
 
 
 def cmd_export(args) -> int:

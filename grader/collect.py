@@ -22,8 +22,9 @@ Hidden files and folders (``.ipynb_checkpoints``) and ``__MACOSX`` are skipped. 
 alone at the top (a download zipped again) is opened, unless it is a student's own folder:
 Moodle-named, or holding a notebook directly that is not named the Canvas or Moodle way.
 
-Ids keep only ``A-Z a-z 0-9 . _ -`` and lose leading dots and hyphens; an id left empty is
-refused. Two students whose ids match (ignoring case, as macOS and Windows folders do) are
+Ids keep only ``A-Z a-z 0-9 . _ -`` (accents dropped) and lose leading dots and hyphens;
+an id left empty, or a name with a letter of another script (Cyrillic ``а`` passing for
+Latin ``a``), is refused and named (``grader.ids``). Two students whose ids match (ignoring case, as macOS and Windows folders do) are
 both reported and neither is copied.
 
 File names. A student's only notebook is written as the week's notebook (``attention.ipynb``)
@@ -34,20 +35,29 @@ meant is not guessed); two with one name (from subfolders), or none at all, are 
 nothing is copied for that student. Other files are listed as ignored. Collecting a student
 replaces that student's ``submitted/<student>/<week>/``; other students and weeks are not
 touched.
+
+Sizes. A notebook over ``MAX_NOTEBOOK_BYTES`` (unpacked) is reported ``too_large`` and not
+copied; a zip that would unpack, or a collection that would write, more than
+``MAX_COLLECT_BYTES`` in all is refused whole (a zip bomb) before anything is written.
+Sizes are checked from the zip's directory or the folder's listing first, then again
+while copying, so a file never grows past what was declared.
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import unicodedata
 import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import config
 from .course import Course, GraderError
 from .deadlines import record_lms_late
+from .inert import terminal_safe
 
 CANVAS = re.compile(r"(?P<login>[^_]+)_(?P<late>late_)?(?P<user>\d+)_\d+_(?P<name>.+)", re.IGNORECASE)
 MOODLE = re.compile(r"(?P<who>.+?)_assignsubmission_[a-z]+_?(?P<name>.*)", re.IGNORECASE)
@@ -63,6 +73,7 @@ NAME_CLASH = "name_clash"
 RENAMED = "renamed_notebook"
 SEVERAL = "several_notebooks"
 IGNORED = "ignored_file"
+TOO_LARGE = "too_large"
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,7 @@ class _Entry:
 
     label: str
     student: str
+    problem: str  # why no id could be read ("" when ``student`` is set)
     canvas: bool
     files: list  # (source path, file name, opener)
     late: bool = False  # the LMS marked a file late (Canvas: ``_late_``)
@@ -122,7 +134,7 @@ def collect(course: Course, week: str, download) -> Collection:
         by_id = defaultdict(list)
         for entry in entries:
             by_id[entry.student.lower()].append(entry)
-        students = []
+        planned, late = {}, {}
         for entry in entries:
             twins = [e.label for e in by_id[entry.student.lower()] if e is not entry]
             if twins:
@@ -132,10 +144,16 @@ def collect(course: Course, week: str, download) -> Collection:
             entry_rows, written = _plan(entry, expected)
             rows.extend(entry_rows)
             if written:
-                _write(course.submitted(entry.student, week), written)
-                record_lms_late(course, week, entry.student, entry.late)
-                students.append(entry.student)
-    return Collection(week, sorted(students), rows)
+                planned[entry.student] = written
+                late[entry.student] = entry.late
+        total = sum(source.size for written in planned.values() for source in written.values())
+        if total > config.MAX_COLLECT_BYTES:
+            raise GraderError(f"refusing {download}: its notebooks come to {_size(total)}, over the "
+                              f"{_size(config.MAX_COLLECT_BYTES)} one collection may write; nothing was written")
+        for student, written in planned.items():
+            _write(course.submitted(student, week), written)
+            record_lms_late(course, week, student, late[student])
+    return Collection(week, sorted(planned), rows)
 
 
 def report(result: Collection) -> str:
@@ -143,16 +161,31 @@ def report(result: Collection) -> str:
     lines = [f"collected {len(result.students)} student(s) into submitted/<student>/{result.week}/"]
     if result.problems:
         lines.append(f"needs attention ({len(result.problems)}):")
-        lines += [f"  {r.problem}: {r.source}{f' (as {r.student})' if r.student else ''}: {r.detail}" for r in result.problems]
+        lines += [terminal_safe(f"  {r.problem}: {r.source}{f' (as {r.student})' if r.student else ''}: {r.detail}")
+                  for r in result.problems]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- reading
+class _Source:
+    """One file of the download: ``source()`` opens it; ``size`` is its (declared) unpacked size,
+    ``packed`` its size in the zip (None for a folder)."""
+
+    def __init__(self, open_it, size: int, packed: int | None = None):
+        self._open, self.size, self.packed = open_it, size, packed
+
+    def __call__(self):
+        return self._open()
+
+
 @contextmanager
 def _files(path: Path):
-    """``[(parts, opener)]`` for every file of a folder or zip, hidden ones left out."""
+    """``[(parts, source)]`` for every file of a folder or zip, hidden ones left out.
+
+    A zip that would unpack to more than ``MAX_COLLECT_BYTES`` is refused before anything is read.
+    """
     if path.is_dir():
-        found = [(full.relative_to(path).parts, lambda full=full: open(full, "rb"))
+        found = [(full.relative_to(path).parts, _Source(lambda full=full: open(full, "rb"), full.stat().st_size))
                  for full in sorted(Path(folder) / name for folder, _, names in os.walk(path) for name in names)]
         yield _kept(path, found)
     elif path.is_file() and path.suffix.lower() == ".zip":
@@ -161,12 +194,27 @@ def _files(path: Path):
         except (zipfile.BadZipFile, OSError) as exc:
             raise GraderError(f"cannot read {path} as a zip file: {exc}") from None
         with archive:
-            yield _kept(path, [(_member_parts(path, info.filename), lambda info=info: archive.open(info))
-                               for info in archive.infolist() if not info.is_dir()])
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            unpacked = sum(info.file_size for info in members)
+            if unpacked > config.MAX_COLLECT_BYTES:
+                raise GraderError(f"refusing {path}: it would unpack to {_size(unpacked)} from {_size(path.stat().st_size)}, "
+                                  f"over the {_size(config.MAX_COLLECT_BYTES)} a download may hold (a zip bomb?); "
+                                  "nothing was written")
+            yield _kept(path, [(_member_parts(path, info.filename),
+                                _Source(lambda info=info: archive.open(info), info.file_size, info.compress_size))
+                               for info in members])
     elif path.exists():
         raise GraderError(f"{path} is neither a folder nor a .zip file")
     else:
         raise GraderError(f"{path} does not exist")
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for a person: ``306 KiB``, ``300 MiB``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.0f} {unit}"
+    return f"{n} bytes"
 
 
 def _kept(path: Path, found: list) -> list:
@@ -223,8 +271,21 @@ def _moodle_id(who: str) -> str:
     return m[1] if m else who
 
 
-def _safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "", text).lstrip(".-")
+def _safe_id(text: str) -> tuple[str, str]:
+    """``(id, "")`` made of ``text``'s ASCII letters, digits, ``.``, ``_`` and ``-`` (accents
+    dropped: ``José`` is ``Jose``), or ``("", why)`` when ``text`` has a letter or digit of
+    another script, which could make one student's id look like another's."""
+    from .ids import _describe, id_problem
+
+    plain = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    foreign = next((c for c in plain if ord(c) > 127 and c.isalnum()), None)
+    if foreign:
+        return "", f"{_describe(foreign)}: not copied; rename the folder (or the LMS account) with ASCII letters"
+    student = re.sub(r"[^A-Za-z0-9._-]", "", plain).lstrip(".-")
+    if not student:
+        return "", "no letter, digit, '.', '_' or '-' to make an id of; not copied"
+    problem = id_problem(student)
+    return ("", f"{problem}; not copied") if problem else (student, "")
 
 
 def _entries(files: list) -> tuple[list[Row], list[_Entry]]:
@@ -240,12 +301,12 @@ def _entries(files: list) -> tuple[list[Row], list[_Entry]]:
             rows.append(Row(source, problem=UNRECOGNISED, detail="a file at the top must be named the way Canvas or "
                             "Moodle name them; put it in a folder named after the student"))
             continue
-        entry = entries.setdefault(key, _Entry(label, _safe_id(who), canvas, []))
+        entry = entries.setdefault(key, _Entry(label, *_safe_id(who), canvas, []))
         entry.files.append((source, name, opener))
         entry.late = entry.late or bool(canvas and CANVAS.fullmatch(parts[0])["late"])
     for entry in entries.values():
         if not entry.student:
-            rows.append(Row(entry.label, problem=BAD_ID, detail="no letter, digit, '.', '_' or '-' to make an id of; not copied"))
+            rows.append(Row(entry.label, problem=BAD_ID, detail=entry.problem))
     return rows, [e for e in entries.values() if e.student]
 
 
@@ -266,6 +327,13 @@ def _plan(entry: _Entry, expected: str) -> tuple[list[Row], dict]:
     if clashes:
         return rows + [Row(entry.label, entry.student, problem=NAME_CLASH,
                            detail=f"several files named {', '.join(clashes)}; nothing copied: keep one and collect again")], {}
+    too_big = [(source, name, opener) for source, name, opener in notebooks if opener.size > config.MAX_NOTEBOOK_BYTES]
+    if too_big:
+        source, name, opener = too_big[0]
+        packed = f" from {_size(opener.packed)} in the zip (a zip bomb?)" if opener.packed is not None else ""
+        return rows + [Row(source, entry.student, problem=TOO_LARGE,
+                           detail=f"{name} would be {_size(opener.size)}{packed}, over the {_size(config.MAX_NOTEBOOK_BYTES)} "
+                           "a notebook may have; nothing copied for this student")], {}
     if len(notebooks) == 1:
         source, name, opener = notebooks[0]
         copy = CANVAS_COPY.fullmatch(name) if entry.canvas else None
@@ -279,10 +347,19 @@ def _plan(entry: _Entry, expected: str) -> tuple[list[Row], dict]:
 
 
 def _write(folder: Path, files: dict) -> None:
-    """Replace ``folder`` by exactly ``files``, copied byte for byte."""
+    """Replace ``folder`` by exactly ``files``, copied byte for byte, none past its declared size."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for name, opener in files.items():
+        limit = min(opener.size, config.MAX_NOTEBOOK_BYTES)
         with opener() as src, open(folder / name, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+            copied = 0
+            while chunk := src.read(min(1 << 20, limit + 1 - copied)):
+                copied += len(chunk)
+                if copied > limit:
+                    dst.close()
+                    shutil.rmtree(folder)
+                    raise GraderError(f"{name} grew past its declared {_size(opener.size)} while it was copied; "
+                                      f"{folder} was removed: collect again")
+                dst.write(chunk)

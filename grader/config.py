@@ -8,7 +8,9 @@ What the settings close (see shared/NBGRADER_NOTES.md):
   zero a correct answer;
 - deleted test cells are restored and run (``add_missing_cells``, with nbgrader's
   re-insertion fixed in ``RestoreDeletedCells``);
-- every cell has a timeout, and the jail puts a wall limit on the whole notebook.
+- every cell has a timeout, and the jail puts a wall limit on the whole notebook;
+- what the student wrote or printed is stored inert (``grader.inert.InertNotebook``): the
+  autograded copy that formgrader and the feedback pages render runs no script.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ RELEASE_DIRECTORY = "course"
 CELL_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CELL_TIMEOUT", 120))      # one notebook cell
 NOTEBOOK_WALL_SECONDS = int(os.environ.get("GRADER_NOTEBOOK_WALL", 900))    # a whole notebook
 CHECK_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CHECK_TIMEOUT", 60))     # one hidden-check request
+# Sizes: one notebook (collect copies no bigger file, precheck grades none), and one whole collected download.
+MAX_NOTEBOOK_BYTES = int(os.environ.get("GRADER_MAX_NOTEBOOK_BYTES", 64 * 2**20))
+MAX_COLLECT_BYTES = int(os.environ.get("GRADER_MAX_COLLECT_BYTES", 4 * 2**30))
 
 
 def gradebook_url(course_root: Path) -> str:
@@ -31,18 +36,20 @@ def gradebook_url(course_root: Path) -> str:
 
 def apply_course_config(c, course_root: Path | None = None) -> None:
     """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
         ClearOutput,
         DeduplicateIds,
+        GetGrades,
         IgnorePattern,
         LimitOutput,
         OverwriteKernelspec,
         SaveAutoGrades,
     )
 
+    from .inert import InertNotebook
     from .nbgrader_ext import RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
@@ -71,7 +78,10 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         SaveAutoGrades,
         AssignLatePenalties,
         CheckCellMetadata,
+        InertNotebook,
     ]
+    # Feedback sanitises again as it renders (idempotent): a page never depends on how old its notebook is.
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, InertNotebook]
 
 
 def course_config(course_root: Path):

@@ -43,13 +43,13 @@ class Course:
         return self.root / ".grader"
 
     def submitted(self, student: str, week: str) -> Path:
-        return self.root / "submitted" / student / week
+        return self.root / "submitted" / _checked(student) / week
 
     def autograded(self, student: str, week: str) -> Path:
-        return self.root / "autograded" / student / week
+        return self.root / "autograded" / _checked(student) / week
 
     def feedback_dir(self, student: str, week: str) -> Path:
-        return self.root / "feedback" / student / week
+        return self.root / "feedback" / _checked(student) / week
 
     # ------------------------------------------------------------------ contents
     def weeks(self) -> list[str]:
@@ -69,7 +69,8 @@ class Course:
         return names[0]
 
     def students(self, week: str) -> list[str]:
-        """Students with a submission folder for ``week``."""
+        """Names of the folders holding a submission for ``week`` (not yet checked as ids:
+        see ``grader.ids.split_ids``)."""
         base = self.root / "submitted"
         if not base.is_dir():
             return []
@@ -79,6 +80,13 @@ class Course:
     def api(self):
         """An ``NbGraderAPI`` configured for this course (see ``grader.config``)."""
         return _api(self.root)
+
+
+def _checked(student: str) -> str:
+    """``student`` if it is a valid id (``grader.ids``): no pattern or separator ever names a folder."""
+    from .ids import check_id
+
+    return check_id(student)
 
 
 @functools.lru_cache(maxsize=8)

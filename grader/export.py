@@ -2,7 +2,9 @@
 
 Scores come from nbgrader's gradebook (so manual grades from formgrader count); the
 status comes from ``grader.status``. A submission that could not be graded shows
-``not_gradable`` and its reason, so it never passes for a real zero.
+``not_gradable`` and its reason, so it never passes for a real zero. Reasons can carry
+a student's text: the terminal table escapes control characters and the CSV neutralises
+cells a spreadsheet would run as formulas (``grader.inert``).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from . import status as status_store
 from .course import Course
 from .deadlines import late_columns, lateness
 from .gradebook import gradebook_totals
+from .inert import csv_safe, terminal_safe
 from .notebook_roles import nbgrader_meta
 
 COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "to_hand_grade", "reason", "seconds",
@@ -49,17 +52,18 @@ def write_csv(course: Course, path: Path, week: str | None = None) -> list[dict]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in table)
     return table
 
 
 def format_table(table: list[dict]) -> str:
-    """A plain-text table for the terminal."""
+    """A plain-text table for the terminal; control characters in any field are shown escaped."""
     if not table:
         return "(no graded submissions)"
     header = f"{'student':<20} {'week':<18} {'status':<13} {'score':>7} {'to hand-grade':>13}  {'late':<22}  reason"
     lines = [header, "-" * len(header)]
     for r in table:
+        r = {k: terminal_safe(v) if isinstance(v, str) else v for k, v in r.items()}
         score = f"{r['score']:g}/{r['max_score']:g}"
         pending = f"{r['to_hand_grade']:g}" if r["to_hand_grade"] else ""
         reason = (r["kind"] + ": " if r["kind"] else "") + (r["reason"] or "")

@@ -31,6 +31,7 @@ from .course import Course
 from .deadlines import assign_late_penalty
 from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
 from .hidden import as_plain, grade_hidden
+from .ids import id_problem, shown
 from .notebook_roles import grade_id, is_hidden_test_cell
 from .precheck import NotGradable, precheck
 from .sandbox.fair_share import sweep_stale
@@ -104,7 +105,13 @@ def grade_submission(root, week: str, student: str) -> dict:
     """Grade one submission and record its outcome; returns the outcome as a plain dict.
 
     Never raises for a bad submission: every failure becomes a status with a reason.
+    An invalid student id (``grader.ids``) is refused before anything is read or
+    written: no status record, no gradebook change, for that id or anybody else.
     """
+    problem = id_problem(student)
+    if problem:
+        return status_store.Outcome(student=student, week=week, status=status_store.NOT_GRADABLE, kind="bad_student_id",
+                                    reason=f"refused student id {shown(student)}: {problem}").to_dict()
     course = Course.at(root)
     started = time.monotonic()
     outcome = status_store.Outcome(student=student, week=week, status=status_store.NOT_GRADABLE)

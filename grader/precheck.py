@@ -10,10 +10,10 @@ from pathlib import Path
 
 import nbformat
 
+from .config import MAX_NOTEBOOK_BYTES
 from .course import Course
 from .notebook_roles import nbgrader_meta
 
-MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 FLAGS = ("grade", "solution", "locked")
 
 

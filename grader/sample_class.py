@@ -99,6 +99,54 @@ def delegating_mutants(week: str) -> dict:
     return dict(getattr(importlib.import_module(f"grader.checks.{week}.mutants"), "DELEGATING", {}))
 
 
+# ---------------------------------------------------------------------------- script in answers and outputs
+PWNED = "pwned"  # the word a payload adds to the page title, and the prefix of the file it asks the server to write
+
+
+def payload_js(vector: str, frame: str = "") -> str:
+    """JavaScript (no double quotes) that appends `` pwned-<vector>`` to the page title and asks the
+    Jupyter server, with the viewer's session, to write ``pwned-<vector>.txt`` into its root."""
+    doc = f"{frame}document"
+    return (f"{doc}.title+=' {PWNED}-{vector}';{frame}fetch('/api/contents/{PWNED}-{vector}.txt',{{method:'PUT',"
+            f"headers:{{'Content-Type':'application/json','X-XSRFToken':({doc}.cookie.match(/_xsrf=([^;]+)/)||['',''])[1]}},"
+            "body:JSON.stringify({type:'file',format:'text',content:'written by a student'})})")
+
+
+def payload_html(tag: str) -> str:
+    """Every HTML vector at once, each naming itself ``<tag>-<vector>``: script, img onerror, svg
+    onload, iframe srcdoc, javascript: links (HTML and markdown) and a style that hides tables."""
+    return (f"<script>{payload_js(tag + '-script')}</script>\n"
+            f"<img src=\"nowhere.png\" onerror=\"{payload_js(tag + '-img')}\">\n"
+            f"<svg onload=\"{payload_js(tag + '-svg')}\"></svg>\n"
+            f"<iframe srcdoc=\"<script>{payload_js(tag + '-iframe', 'parent.')}</script>\"></iframe>\n"
+            f"<a href=\"javascript:{payload_js(tag + '-link')}\">see my work</a>\n\n"
+            f"[and this]({'javascript:' + payload_js(tag + '-mdlink').replace(' ', '%20').replace('(', '%28').replace(')', '%29')})\n\n"
+            "<style>table { display: none !important; }</style>\n")
+
+
+def scripted_outputs() -> str:
+    """Code that displays the payloads as ``text/html``, ``text/markdown``, ``application/javascript``
+    and ``image/svg+xml`` outputs while the notebook runs."""
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{payload_js("out-svgimage")}"><circle r="5"/></svg>'
+    return ("\n\ntry:\n    from IPython.display import HTML, SVG, Javascript, Markdown, display\n"
+            f"    display(HTML({payload_html('out-html')!r}))\n"
+            f"    display(Markdown({payload_html('out-md')!r}))\n"
+            f"    display(Javascript({payload_js('out-js')!r}))\n"
+            f"    display({{'image/svg+xml': {svg!r}, 'text/plain': 'a circle'}}, raw=True)\n"
+            "except ImportError:\n    pass\n")
+
+
+def hidden_test_name(week: str) -> str:
+    """The name of one of the week's hidden checks (names like it are printed in the docs)."""
+    import re
+
+    for path in sorted((CHECKS_ROOT / week).glob("test_*.py")):
+        found = re.search(r"^def (test_\w+)\(", path.read_text(), re.MULTILINE)
+        if found:
+            return found[1]
+    return "test_other_sizes"
+
+
 def samples(course: Course, week: str) -> list[Sample]:
     root = course.root
     secret_paths = [str(course.solutions / week / course.notebook_name(week)), str(CHECKS_ROOT / week)]
@@ -133,6 +181,13 @@ def samples(course: Course, week: str) -> list[Sample]:
     def renamed(nb, ctx):
         return perfect(nb, ctx)
 
+    def scripted(nb, ctx):
+        first = next(iter(ctx["solutions"]))
+        guess = hidden_test_name(week)
+        written = {gid: text + f"\n\nI bet you check this with `def {guess}(student):`\n\n" + payload_html(f"md-{gid}")
+                   for gid, text in ctx["written"].items()}
+        return with_answers(nb, {**ctx["solutions"], first: ctx["solutions"][first] + scripted_outputs(), **written})
+
     def broken_json(nb, ctx):
         return nbformat.writes(perfect(nb, ctx)).encode()[:-200]
 
@@ -166,6 +221,8 @@ def samples(course: Course, week: str) -> list[Sample]:
             "import os", "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass")),
         Sample("floods-output", "wrong answers that print 50 MB", ZERO, hostile_everywhere(
             "", "print('x' * (50 * 1024 * 1024))\nreturn None")),
+        Sample("injects-script", "right answers whose written answers and outputs carry script, event handlers, "
+               "javascript: links and a style hiding the score tables, and name a hidden check", FULL, scripted),
         Sample("broken-json", "a notebook file cut short", "invalid_json", broken_json),
         Sample("renamed", "the right answers saved under another name", "renamed_notebook", renamed, filename="my_final_version.ipynb"),
         Sample("edited-tests", "right answers, hidden-test cell edited to claim all points", FULL, edited_test),

@@ -34,7 +34,9 @@ class Outcome:
 
 
 def status_path(course: Course, week: str, student: str):
-    return course.state / "status" / week / f"{student}.json"
+    from .ids import check_id
+
+    return course.state / "status" / week / f"{check_id(student)}.json"
 
 
 def save(course: Course, outcome: Outcome) -> None:
