@@ -20,7 +20,7 @@ from ..nn.recurrent import LSTM
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
 from .stored import load_goldens, prefixed, section
-from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
 
@@ -130,6 +130,9 @@ def test_lstm_cell_forward(fn) -> CheckResult:
                     item.message = f"likely cause: {hint}. " + item.message
     result.add(c_item)
     result.add(h_item)
+    names = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    for label, pick in (("h_next", lambda r: r[0]), ("c_next", lambda r: r[1])):
+        result.add(check_gradients_reach_inputs(fn, dict(zip(names, args)), f"gradients flow back from {label}", pick=pick))
     return result
 
 

@@ -17,7 +17,7 @@ from ..backend import asnumpy
 from ..tensor import Tensor
 from .delegation import forbids
 from .stored import load_goldens, section
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
 
 TITLE = "scaled_dot_product_attention"
 
@@ -125,6 +125,8 @@ def test_transformer_attention(fn) -> CheckResult:
                                  "" if leaked < 1e-6 else f"a key the mask forbids got weight {leaked:.3g}; "
                                  "fill forbidden scores with a large negative number before the softmax"))
 
+    result.add(check_gradients_reach_inputs(lambda q, k, v: fn(q, k, v, _sdpa_mask("mask")),
+                                            {"Q": Q, "K": K, "V": V}, "gradients reach Q, K and V"))
     full = np.ones((3, 5), dtype=bool)
     full[1] = False
     raw, error = run_student("fully masked row", fn, Q, K, V, full)
