@@ -307,8 +307,8 @@ def check_gradients_reach_inputs(fn, inputs: dict, name: str = "gradients flow b
 
     Args:
         fn: the student's function.
-        inputs: ``{argument name: array or Tensor}`` in call order; each becomes a new float64
-            Tensor with ``requires_grad=True`` (so the check never changes the caller's values).
+        inputs: ``{argument name: array or Tensor}`` in call order; each becomes a new Tensor of the
+            same (floating) dtype with ``requires_grad=True`` (so the check never changes the caller's values).
         pick: optional ``callable(result) -> Tensor`` choosing what to backpropagate (default: the
             result itself, or its first element when it is a tuple).
 
@@ -321,13 +321,17 @@ def check_gradients_reach_inputs(fn, inputs: dict, name: str = "gradients flow b
 
     hint = ("was the result computed outside Tensor operations (.numpy(), np.* on the data, or a new Tensor(...) "
             "wrapped around a NumPy result)? Such a result cuts the graph, so nothing before it can train")
-    leaves = {key: Tensor(asnumpy(value.data if isinstance(value, Tensor) else value).astype(np.float64), requires_grad=True, dtype=np.float64)
-              for key, value in inputs.items()}
+    def leaf(value):
+        arr = np.array(asnumpy(value.data if isinstance(value, Tensor) else value))  # a copy: the caller's values stay as they are
+        arr = arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float64)
+        return Tensor(arr, requires_grad=True, dtype=arr.dtype)
+
+    leaves = {key: leaf(value) for key, value in inputs.items()}
     try:
         raw = fn(*leaves.values())
         out = pick(raw) if pick is not None else (raw[0] if isinstance(raw, (tuple, list)) else raw)
     except Exception as exc:  # a student's bug must become a failed item, never a crash
-        return CheckItem(name, False, f"calling `{_callable_name(fn)}` on float64 inputs that require grad raised "
+        return CheckItem(name, False, f"calling `{_callable_name(fn)}` on inputs that require grad raised "
                                       f"{type(exc).__name__}: {exc}")
     if not isinstance(out, Tensor):
         return CheckItem(name, False, f"the result is a {type(out).__name__}, not a utils Tensor: {hint}")

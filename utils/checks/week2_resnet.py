@@ -20,7 +20,7 @@ from ..backend import asnumpy
 from ..nn.pooling import MaxPool2d
 from ..tensor import Tensor
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week2_resnet"
@@ -164,6 +164,8 @@ def test_batchnorm2d_forward(fn) -> CheckResult:
     elif not item.passed and np.allclose(new_var, 0.9 * batch_var * count / (count - 1) + 0.1 * rv, atol=1e-8):
         item.message = "likely cause: momentum the wrong way round; running = (1 - momentum) * running + momentum * batch. " + item.message
     result.add(item)
+    result.add(check_gradients_reach_inputs(lambda x_, g_, b_: fn(x_, g_, b_, rm.copy(), rv.copy(), True),
+                                            {"x": x, "gamma": gamma, "beta": beta}, "gradients reach x, gamma and beta"))
 
     # evaluation mode
     raw, error = run_student("runs (training=False)", fn, x, gamma, beta, rm.copy(), rv.copy(), False)

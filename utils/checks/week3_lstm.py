@@ -205,6 +205,15 @@ def test_make_windows(fn) -> CheckResult:
             result.add(item)
         if not (x_item.passed and y_item.passed):
             return result
+    series = _windows_cases()[1][2].astype(np.float64)
+    raw, error = run_student("runs on a float64 series", fn, series, 4)
+    if error:
+        result.add(error)
+        return result
+    dtypes = {np.asarray(asnumpy(a)).dtype for a in raw} if isinstance(raw, (tuple, list)) else {None}
+    result.add(check_true("keeps the series' dtype (float64 in, float64 out)", dtypes == {np.dtype(np.float64)},
+                          f"a float64 series gave X and y of dtype {sorted(map(str, dtypes))}: slice and transpose only, "
+                          "no .astype(...) (the model trains in the data's dtype)"))
     return result
 
 
@@ -355,6 +364,15 @@ def test_lstm_forward(cls) -> CheckResult:
         result.add(error)
         return result
     result.add(check_gradients_reach_parameters(model, out))
+    model.to(dtype=np.float64)
+    model.eval()
+    out, error = run_student("forward in float64 (model.to(dtype=np.float64))", model, Tensor(x, dtype=np.float64))
+    if error:
+        result.add(error)
+        return result
+    dtype = np.asarray(asnumpy(out)).dtype
+    result.add(check_true("a float64 model gives float64 outputs", dtype == np.float64,
+                          f"after model.to(dtype=np.float64) the output is {dtype}: do not cast inside forward"))
     return result
 
 

@@ -271,6 +271,7 @@ def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
         values.message = ("a bare reshape to (N, h, T, d) mixes positions into heads: reshape to (N, T, h, d) first, "
                           "then swap axes 1 and 2 (`.transpose(1, 2)`)")
     result.add(values)
+    result.add(check_gradients_reach_inputs(lambda t: split_heads(t, 4), {"x": x}, "gradients flow back through split_heads"))
     raw, error = run_student("merge_heads runs", merge_heads, Tensor(want))
     if error:
         result.add(error)

@@ -1,0 +1,118 @@
+"""Every broken reference (mutant) fails a visible check, or the allow-list below says why not.
+
+Each week's ``grader/checks/<week>/mutants.py`` holds broken references, and tests/test_weeks.py
+shows each one fails at least one hidden check. Here each mutant's answers replace the reference's
+in the solution notebook; the setup and answer cells are executed in a fresh namespace (as
+``grader.goldens.reference_namespace`` does), then every visible check cell (tagged ``check``) is
+run. A mutant counts as caught when a visible check cell raises (``show_result`` raises
+``CheckFailed`` outside a kernel). So "all visible checks pass" means "no known mistake left",
+apart from the mistakes listed in ``NOT_VISIBLE`` with the reason. In-process and fast (the
+mutants are trusted code); the whole file runs in under a minute.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import Course
+from grader.notebook_roles import grade_id, has_tag
+from grader.program import program_cells
+from grader.sample_class import mutants
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = Course.at(ROOT)
+
+QUIZ = "the quiz's visible check only says every question is answered; the letters are graded in secret"
+LIAR = ("a lying module that loads the visible check's public weights whatever it is given: only the hidden "
+        "checks' private weights can catch it, by design")
+
+# {week: {mutant: why no visible check can or should catch it}}
+NOT_VISIBLE = {
+    "week1_alexnet": {
+        "quiz_wrong": QUIZ,
+        "liar_mean_pool_alexnet": LIAR,
+        "liar_mini_keeps_weights": LIAR,
+        # TODO(issue 15): float64 inputs and num_classes other than 10 are checked only in hidden checks.
+        "naive_float32": "float64 inputs are checked only by the hidden checks",
+        "alexnet_fixed_classes": "num_classes other than 10 is checked only by the hidden checks",
+        "alexnet_float32_output": "float64 inputs are checked only by the hidden checks",
+        "mini_fixed_classes": "num_classes other than 10 is checked only by the hidden checks",
+    },
+    "week2_resnet": {
+        "quiz_wrong": QUIZ,
+        "liar_resnet": LIAR,
+        "bn_fixed_momentum_eps": "momentum and eps other than the defaults are checked only by the hidden checks",
+        "block_project_only_on_stride": "a block that changes channels at stride 1 is checked only by the hidden checks",
+    },
+    "week3_lstm": {
+        "quiz_all_wrong": QUIZ,
+        "liar_zero_model": LIAR,
+    },
+    "week4_attention": {
+        "quiz_wrong": QUIZ,
+        "liar_mha_public_weights": LIAR,
+        "liar_cross_public_weights": LIAR,
+        "liar_lookup_public_weights": LIAR,
+    },
+    "week5_transformer": {
+        "liar_hides_norms": LIAR,
+    },
+    "week6_vit": {
+        "quiz_all_wrong": QUIZ,
+        "liar_vit_public_weights": LIAR,
+    },
+}
+
+
+def visible_failures(week: str, replaced: dict, first_only: bool = True) -> list[tuple[str, str]]:
+    """``[(check cell, error)]``: the visible check cells that fail with ``replaced`` answers
+    (only the first one when ``first_only``, which is all the audit needs)."""
+    nb = nbformat.read(COURSE.solutions / week / COURSE.notebook_name(week), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and grade_id(cell) in replaced:
+            cell.source = replaced[grade_id(cell)]
+    namespace: dict = {"__name__": f"audit_{week}"}
+    failed = []
+    with contextlib.redirect_stdout(io.StringIO()):
+        for label, source in program_cells(nb):
+            try:  # one broken cell must not hide the others, as in the notebook
+                exec(compile(source, label, "exec"), namespace)
+            except Exception:  # noqa: BLE001 - the checks below will say what is missing
+                pass
+        for cell in nb.cells:
+            if cell.cell_type == "code" and has_tag(cell, "check"):
+                try:
+                    exec(compile(cell.source, grade_id(cell), "exec"), namespace)
+                except Exception as exc:  # noqa: BLE001 - a failing check is what we look for
+                    failed.append((grade_id(cell), f"{type(exc).__name__}: {exc}"))
+                    if first_only:
+                        break
+    return failed
+
+
+WEEKS = sorted(NOT_VISIBLE)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a -inf mask fill warns on its way to the NaN it is caught for
+@pytest.mark.parametrize("week", WEEKS)
+def test_every_mutant_fails_a_visible_check(week, capsys):
+    assert COURSE.weeks() == WEEKS, "a week was added or renamed: give it an entry in NOT_VISIBLE"
+    assert visible_failures(week, {}, first_only=False) == [], "the reference itself fails a visible check"
+    allowed = NOT_VISIBLE[week]
+    every = mutants(week)
+    assert set(allowed) <= set(every), f"NOT_VISIBLE names mutants that no longer exist: {sorted(set(allowed) - set(every))}"
+    missed, caught_anyway = [], []
+    for name, replaced in every.items():
+        caught = bool(visible_failures(week, replaced))
+        if not caught and name not in allowed:
+            missed.append(name)
+        if caught and name in allowed:
+            caught_anyway.append(name)
+    with capsys.disabled():
+        print(f"\n{week}: {len(every) - len(missed) - len(allowed) + len(caught_anyway)} of {len(every)} mutants fail a visible check")
+    assert not missed, f"{week}: these mutants fail a hidden check but pass every visible check: {missed}"
+    assert not caught_anyway, f"{week}: now caught visibly, drop them from NOT_VISIBLE: {caught_anyway}"
