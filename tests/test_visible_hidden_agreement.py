@@ -41,8 +41,6 @@ NOT_VISIBLE = {
     "week2_resnet": {
         "quiz_wrong": QUIZ,
         "liar_resnet": LIAR,
-        "bn_fixed_momentum_eps": "momentum and eps other than the defaults are checked only by the hidden checks",
-        "block_project_only_on_stride": "a block that changes channels at stride 1 is checked only by the hidden checks",
     },
     "week3_lstm": {
         "quiz_all_wrong": QUIZ,
