@@ -74,6 +74,31 @@ def cell_goldens(fn) -> dict:
     return out
 
 
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _cell_variant(forget="sigmoid", carry=True, input_gate=True, state="h"):
+    """``(h_next, c_next)`` of one typical mistake on the check's inputs, in float64 (for the diagnosis only):
+    ``forget="tanh"`` squashes the forget gate with tanh, ``carry=False`` drops f * c, ``input_gate=False``
+    adds g without the input gate, ``state="c"`` feeds the cell state where the hidden state belongs."""
+    x, h, c, wih, whh, bih, bhh = (a.astype(np.float64) for a in cell_inputs())
+    H = h.shape[1]
+    z = x @ wih.T + (c if state == "c" else h) @ whh.T + bih + bhh
+    i, f, g, o = (z[:, k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = _sigmoid(i), (np.tanh(f) if forget == "tanh" else _sigmoid(f)), np.tanh(g), _sigmoid(o)
+    c_next = (f * c if carry else 0.0) + (i * g if input_gate else g)
+    return o * np.tanh(c_next), c_next
+
+
+_CELL_MISTAKES = (
+    ({"forget": "tanh"}, "the forget gate went through tanh; all three gates (i, f, o) use sigmoid, only g uses tanh"),
+    ({"carry": False}, "the old cell state is not carried over: c_next = f * c + i * g"),
+    ({"input_gate": False}, "g is added without the input gate: c_next = f * c + i * g, not f * c + g"),
+    ({"state": "c"}, "the cell state c was used where the hidden state h belongs: the gates are x @ W_ih.T + h @ W_hh.T + biases"),
+)
+
+
 def _diagnose_cell(h_got, c_got) -> str:
     golden = load_goldens(WEEK)
 
@@ -93,6 +118,10 @@ def _diagnose_cell(h_got, c_got) -> str:
         return "h_next = o * c_next is missing the tanh: h_next = o * tanh(c_next)"
     if same("cell/no_bias_hh"):
         return "bias_hh was left out: PyTorch adds both bias_ih and bias_hh"
+    for options, hint in _CELL_MISTAKES:
+        h_alt, c_alt = _cell_variant(**options)
+        if np.allclose(h_got, h_alt, atol=1e-4) and np.allclose(c_got, c_alt, atol=1e-4):
+            return hint
     if np.allclose(c_got, c_ref, atol=1e-4):
         return "c_next is right but h_next is not: h_next = o * tanh(c_next)"
     return ""
@@ -168,6 +197,14 @@ def _diagnose_windows(key, series, seq_len, horizon, X, y) -> str:
         hints.append("a 1-D series must still give X of shape (N, seq_len, 1) and y of shape (N, 1): add the feature axis first")
     if X.shape[0] == ref_X.shape[0] - 1:
         hints.append("one window is missing: there are T - seq_len - horizon + 1 windows")
+    if X.shape[0] == ref_X.shape[0] + 1 or (y.ndim and y.shape[0] == ref_y.shape[0] + 1):
+        hints.append("one window too many: the last window must still have a target horizon steps after it, "
+                     "so there are T - seq_len - horizon + 1 windows")
+    if X.shape == ref_X.shape and not np.allclose(X, ref_X):
+        by_reshape = np.asarray(ref_X).transpose(0, 2, 1).reshape(ref_X.shape)  # (N, F, seq_len) read as (N, seq_len, F)
+        if np.allclose(X, by_reshape):
+            hints.append("X was reshaped from (N, features, seq_len) to (N, seq_len, features), which mixes the features "
+                         "and time steps; swap the axes with a transpose instead")
     if y.shape == ref_y.shape and horizon > 1:
         if np.allclose(y, golden["y_horizon1"][:len(y)]):
             hints.append("the target ignores the horizon: y[n] is the value horizon steps after the window's last step")
