@@ -102,6 +102,9 @@ def test_transformer_attention(fn) -> CheckResult:
             result.add(error)
             return result
         shape_items = [check_shape(f"output shape ({label})", out, (2, 3, 6)), check_shape(f"weights shape ({label})", w, (2, 3, 5))]
+        if out.shape == (2, 3, 5) and w.shape == (2, 3, 6):
+            for item in shape_items:
+                item.message = "the two results come back swapped: return (output, weights), output first. " + item.message
         for item in shape_items:
             result.add(item)
         if not all(item.passed for item in shape_items):
@@ -270,6 +273,9 @@ def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     if not values.passed and np.array_equal(got, x.reshape(2, 4, 3, 3)):
         values.message = ("a bare reshape to (N, h, T, d) mixes positions into heads: reshape to (N, T, h, d) first, "
                           "then swap axes 1 and 2 (`.transpose(1, 2)`)")
+    elif not values.passed and np.array_equal(got, x.reshape(2, 3, 3, 4).transpose(0, 3, 1, 2)):
+        values.message = ("the reshape order is wrong: (N, T, d, h) puts every head's features side by side; reshape to "
+                          "(N, T, h, d) (heads first, then each head's d features), then swap axes 1 and 2")
     result.add(values)
     result.add(check_gradients_reach_inputs(lambda t: split_heads(t, 4), {"x": x}, "gradients flow back through split_heads"))
     raw, error = run_student("merge_heads runs", merge_heads, Tensor(want))
@@ -325,12 +331,37 @@ def test_multi_head_attention(cls) -> CheckResult:
             return result
         golden = section(load_goldens(WEEK), f"mha/{case}")
         ref_out, ref_w = golden["out"], golden["weights"]
-        result.add(check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5))
+        weights = check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5)
+        if not weights.passed and m is not None and np.allclose(w, load_goldens(WEEK)["mha/nomask/weights"], atol=1e-5):
+            weights.message = ("the mask was not passed on: forward(query, key, value, mask) must hand mask to "
+                               "scaled_dot_product_attention. " + weights.message)
+        elif not weights.passed:
+            weights.message = _prerequisites(cls, weights.message)
+        result.add(weights)
         close = check_close(f"output matches ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
         if not close.passed and np.allclose(w, ref_w, atol=1e-5):
             close.message = "the weights are right but the output is not: merge the heads, then apply out_proj. " + close.message
         result.add(close)
     return result
+
+
+def _prerequisites(cls, message: str) -> str:
+    """``message``, prefixed with "Exercise N fails its check; fix it first" when a function ``cls``
+    calls (found in the globals of its ``forward``: the notebook's namespace) fails its own check."""
+    names = getattr(getattr(cls, "forward", None), "__globals__", {})
+    earlier = (("Exercise 1 (scaled_dot_product_attention)", test_transformer_attention, ("scaled_dot_product_attention",)),
+               ("Exercise 3a (split_heads and merge_heads)", test_split_merge_heads, ("split_heads", "merge_heads")),
+               ("Exercise 3b (MultiHeadAttention)", test_multi_head_attention, ("MultiHeadAttention",)))
+    for label, check, needed in earlier:
+        if cls.__name__ == needed[0] or not all(callable(names.get(n)) for n in needed) or names.get(needed[0]) is cls:
+            continue
+        try:
+            passed = check(*(names[n] for n in needed)).passed
+        except Exception:  # noqa: BLE001 - a prerequisite that crashes its check fails it
+            passed = False
+        if not passed:
+            return f"{label} fails its check; fix it first (rerun its check cell to see why). " + message
+    return message
 
 
 # ---------------------------------------------------------------------- Exercise 4: cross-attention
@@ -365,8 +396,11 @@ def test_cross_attention(cls) -> CheckResult:
                          f"a padded encoder position got weight {leaked:.3g}: build padding_mask(encoder_lengths, S) and "
                          "broadcast it to (N, 1, 1, S)"))
     golden = section(load_goldens(WEEK), "cross")
-    result.add(check_close("weights match", w, golden["weights"], rtol=1e-4, atol=1e-5))
-    result.add(check_close("output matches", out, golden["out"], rtol=1e-4, atol=1e-5))
+    for item in (check_close("weights match", w, golden["weights"], rtol=1e-4, atol=1e-5),
+                 check_close("output matches", out, golden["out"], rtol=1e-4, atol=1e-5)):
+        if not item.passed:
+            item.message = _prerequisites(cls, item.message)
+        result.add(item)
     return result
 
 
@@ -401,6 +435,11 @@ def test_position_lookup(cls) -> CheckResult:
     X = lookup_inputs(3, T, V)
     raw, error = run_student("forward", model, Tensor(X))
     if error:
+        if "split_heads" in error.message or "unpack" in error.message:
+            error.message = ("likely cause: the query lost its length-1 axis: ask_emb(X[:, -1:]) gives (N, 1, d_model), "
+                             "X[:, -1] gives (N, d_model), which split_heads cannot read as (N, L, d_model). " + error.message)
+        else:
+            error.message = _prerequisites(cls, error.message)
         result.add(error)
         return result
     logits = asnumpy(raw) if raw is not None else None
@@ -417,10 +456,12 @@ def test_position_lookup(cls) -> CheckResult:
         shape_w.message = "store the attention weights (N, h, 1, T) in self.last_weights during forward"
     result.add(shape_w)
     if shape_w.passed:
-        result.add(check_close("attention weights match", w, ref_w, rtol=1e-4, atol=1e-5))
+        item = check_close("attention weights match", w, ref_w, rtol=1e-4, atol=1e-5)
+        item.message = item.message if item.passed else _prerequisites(cls, item.message)
+        result.add(item)
     close = check_close("logits match", logits, ref_logits, rtol=1e-4, atol=1e-5)
     if not close.passed:
-        close.message = ("memory = token_emb(tokens) + pos_emb(positions), the query = ask_emb(position asked), "
+        close.message = _prerequisites(cls, "memory = token_emb(tokens) + pos_emb(positions), the query = ask_emb(position asked), "
                          "then attn(query, memory, memory) and head on the single query's output. " + close.message)
     result.add(close)
     return result
