@@ -4,8 +4,11 @@ Inputs are deterministic (no RNG) with distinct sizes per axis so that a swapped
 fails loudly: batch 2, input 3, hidden 4 for the cell; windows of 4 steps over 2
 features; a model with input 3, hidden 5, 2 layers, output 2 on (4, 6, 3) inputs.
 Common mistakes are named: a wrong gate order, a missing tanh on the cell state,
-(c, h) returned swapped, a target off by the horizon, the time and feature axes
-swapped, the head reading the wrong time step, a missing ``batch_first=True``.
+(c, h) returned swapped, tanh on the forget gate, the old cell state not carried over,
+g added without the input gate, c used where h belongs, a target off by the horizon,
+one window too many, the time and feature axes swapped or reshaped, the head reading
+the wrong time step, a missing ``batch_first=True``. A cell computed outside the Tensor
+graph fails a gradient check; windows and the model must keep float64 data float64.
 """
 from __future__ import annotations
 

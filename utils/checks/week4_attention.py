@@ -3,7 +3,11 @@
 Inputs are built deterministically with distinct sizes (batch 2, L=3 queries, S=5 keys,
 d_k=4, d_v=6) so a swapped axis fails loudly, and common mistakes are named: a missing
 1/sqrt(d_k), softmax over the wrong axis, an ignored or inverted mask, a mask with the
-triangle on the wrong side, heads split by a bare reshape, weights averaged over heads.
+triangle on the wrong side, heads split by a bare reshape or in the wrong reshape order,
+weights averaged over heads, (weights, output) returned swapped, a mask not passed on inside
+MultiHeadAttention, a lookup query that lost its length-1 axis. Results built outside the
+Tensor graph fail a gradient check, and a layer whose earlier exercise fails its own check
+says so first ("Exercise 1 (...) fails its check; fix it first").
 
 One check per exercise: ``test_transformer_attention`` (1), ``test_masks`` (2),
 ``test_split_merge_heads`` and ``test_multi_head_attention`` (3), ``test_cross_attention``
