@@ -114,3 +114,14 @@ def test_every_mutant_fails_a_visible_check(week, capsys):
         print(f"\n{week}: {len(every) - len(missed) - len(allowed) + len(caught_anyway)} of {len(every)} mutants fail a visible check")
     assert not missed, f"{week}: these mutants fail a hidden check but pass every visible check: {missed}"
     assert not caught_anyway, f"{week}: now caught visibly, drop them from NOT_VISIBLE: {caught_anyway}"
+
+
+@pytest.mark.parametrize("week, mutant, later_check, says", [
+    ("week4_attention", "no_scale", "mha_check", "Exercise 1 (scaled_dot_product_attention) fails its check; fix it first"),
+    ("week4_attention", "split_bare_reshape", "lookup_check", "Exercise 3a (split_heads and merge_heads) fails its check; fix it first"),
+    ("week6_vit", "patches_channels_last", "patch_embedding_check", "Exercise 1 (extract_patches) fails its check; fix it first"),
+])
+def test_a_later_check_names_the_earlier_exercise_to_fix(week, mutant, later_check, says):
+    failures = dict(visible_failures(week, mutants(week)[mutant], first_only=False))
+    assert later_check in failures, f"{later_check} passed with {mutant}: {sorted(failures)}"
+    assert says in failures[later_check]

@@ -350,6 +350,32 @@ def check_gradients_reach_inputs(fn, inputs: dict, name: str = "gradients flow b
     return CheckItem(name, True)
 
 
+def earlier_exercise_failing(obj, earlier, message: str) -> str:
+    """``message``, prefixed with "Exercise N (...) fails its check; fix it first" when an earlier
+    exercise that ``obj`` builds on fails its own visible check.
+
+    Args:
+        obj: the student's class or function under check; the earlier answers are looked up by
+            name in the globals of its ``forward`` (or of the function): the notebook's namespace.
+        earlier: ``[(label, check, names)]`` in teaching order: ``check(*answers named names)``
+            is the earlier exercise's visible check, ``label`` e.g. ``"Exercise 1 (attention)"``.
+        message: the failed item's own message.
+    """
+    code = getattr(obj, "forward", obj)
+    names = getattr(code, "__globals__", {})
+    for label, check, needed in earlier:
+        answers = [names.get(n) for n in needed]
+        if not all(callable(a) for a in answers) or any(a is obj for a in answers):
+            continue
+        try:
+            passed = check(*answers).passed
+        except Exception:  # noqa: BLE001 - a prerequisite that crashes its check fails it
+            passed = False
+        if not passed:
+            return f"{label} fails its check; fix it first (rerun its check cell to see why). " + message
+    return message
+
+
 # ---------------------------------------------------------------------- calling student code
 def _callable_name(fn) -> str:
     """``f`` for a function, ``Model.forward`` for a Module instance, ``Class`` for a class."""

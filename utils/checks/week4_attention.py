@@ -21,7 +21,7 @@ from ..backend import asnumpy
 from ..tensor import Tensor
 from .delegation import forbids
 from .stored import load_goldens, section
-from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, earlier_exercise_failing, run_student
 
 TITLE = "scaled_dot_product_attention"
 
@@ -350,22 +350,12 @@ def test_multi_head_attention(cls) -> CheckResult:
 
 
 def _prerequisites(cls, message: str) -> str:
-    """``message``, prefixed with "Exercise N fails its check; fix it first" when a function ``cls``
-    calls (found in the globals of its ``forward``: the notebook's namespace) fails its own check."""
-    names = getattr(getattr(cls, "forward", None), "__globals__", {})
+    """``message``, prefixed with "Exercise N fails its check; fix it first" when an answer ``cls``
+    builds on (attention, heads, MultiHeadAttention) fails its own check."""
     earlier = (("Exercise 1 (scaled_dot_product_attention)", test_transformer_attention, ("scaled_dot_product_attention",)),
                ("Exercise 3a (split_heads and merge_heads)", test_split_merge_heads, ("split_heads", "merge_heads")),
                ("Exercise 3b (MultiHeadAttention)", test_multi_head_attention, ("MultiHeadAttention",)))
-    for label, check, needed in earlier:
-        if cls.__name__ == needed[0] or not all(callable(names.get(n)) for n in needed) or names.get(needed[0]) is cls:
-            continue
-        try:
-            passed = check(*(names[n] for n in needed)).passed
-        except Exception:  # noqa: BLE001 - a prerequisite that crashes its check fails it
-            passed = False
-        if not passed:
-            return f"{label} fails its check; fix it first (rerun its check cell to see why). " + message
-    return message
+    return earlier_exercise_failing(cls, earlier, message)
 
 
 # ---------------------------------------------------------------------- Exercise 4: cross-attention

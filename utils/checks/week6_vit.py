@@ -17,7 +17,7 @@ from ..backend import asnumpy
 from ..nn import Linear, Module, Parameter
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, earlier_exercise_failing, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week6_vit"
@@ -209,6 +209,8 @@ def _patch_embedding_case(cls, result: CheckResult, label: str, img_size, patch_
         hint = _diagnose_patches("embed", images, patch_size, asnumpy(out), lambda patches: patches @ W.T + b)
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
+        values.message = earlier_exercise_failing(cls, (("Exercise 1 (extract_patches)", test_extract_patches, ("extract_patches",)),),
+                                                  values.message)
     result.add(values)
     if values.passed:
         grads = result.add(check_gradients_reach_inputs(model, {"images": images}, f"gradients reach the images ({label})"))
@@ -375,6 +377,9 @@ def test_vision_transformer(cls) -> CheckResult:
         hint = _diagnose_vit(model, state, golden, asnumpy(received))
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
+        values.message = earlier_exercise_failing(cls, (("Exercise 1 (extract_patches)", test_extract_patches, ("extract_patches",)),
+                                                        ("Exercise 2 (PatchEmbedding)", test_vit_patch_embedding, ("PatchEmbedding",))),
+                                                  values.message)
     result.add(values)
     return result
 
