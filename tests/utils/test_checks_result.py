@@ -215,3 +215,20 @@ def test_in_a_kernel_a_failed_check_renders_once_and_does_not_raise(tmp_path):
     assert all(body.count("softmax over the wrong axis") == 1 for body in data.values())
     assert needs.outputs[0]["ename"] == "ExerciseNotReady" and "Exercise 1: f fails its check" in needs.outputs[0]["evalue"]
     assert last.outputs[0]["text"] == "Run All went on\n"
+
+
+def test_check_gradients_reach_inputs_names_the_input_cut_off():
+    from utils import Tensor
+    from utils.checks.result import check_gradients_reach_inputs
+
+    a, b = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    before = a.copy()
+    assert check_gradients_reach_inputs(lambda x, y: (x * y).softmax(-1), {"a": a, "b": b}).passed  # constant plain sum
+    np.testing.assert_array_equal(a, before)  # the caller's array is left as it was
+    detached = check_gradients_reach_inputs(lambda x, y: Tensor(x.numpy()) * y, {"a": a, "b": b})
+    assert not detached.passed and detached.message.startswith("no gradient reaches a:")
+    assert "computed outside Tensor operations" in detached.message
+    cut = check_gradients_reach_inputs(lambda x, y: Tensor((x * y).numpy()), {"a": a, "b": b})
+    assert not cut.passed and "does not require grad" in cut.message
+    crash = check_gradients_reach_inputs(lambda x, y: 1 / 0, {"a": a, "b": b})
+    assert not crash.passed and "ZeroDivisionError" in crash.message

@@ -84,3 +84,50 @@ def test_windows_names_mistakes():
 def test_model_names_mistakes(kwargs, phrase):
     assert phrase in failed_text(check_model(model_class(**kwargs)))
 
+
+
+def cell_mistake(kind):
+    """``lstm_cell_forward`` with one typical mistake (``kind``)."""
+    def fn(x, h, c, w_ih, w_hh, b_ih, b_hh):
+        H = h.shape[1]
+        state = c if kind == "c_for_h" else h
+        gates = x @ w_ih.T + b_ih + state @ w_hh.T + b_hh  # (N, 4H)
+        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        i, f, g, o = i.sigmoid(), (f.tanh() if kind == "tanh_forget" else f.sigmoid()), g.tanh(), o.sigmoid()
+        c_next = {"no_carry": i * g, "no_input_gate": f * c + g}.get(kind, f * c + i * g)
+        h_next = o * c_next.tanh()
+        if kind == "numpy":
+            return Tensor(h_next.numpy()), Tensor(c_next.numpy())
+        return h_next, c_next
+    return fn
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("tanh_forget", "forget gate went through tanh"), ("no_carry", "old cell state is not carried over"),
+    ("no_input_gate", "without the input gate"), ("c_for_h", "cell state c was used where the hidden state h belongs"),
+    ("numpy", "no gradient reaches x: the result does not require grad; was the result computed outside Tensor operations"),
+])
+def test_cell_mistakes_are_named(kind, words):
+    assert words in failed_text(check_cell(cell_mistake(kind)))
+
+
+def test_windows_one_too_many_and_reshape_are_named():
+    def too_many(series, seq_len, horizon=1):
+        s = np.asarray(series)
+        s = s[:, None] if s.ndim == 1 else s
+        return sliding_window_view(s, seq_len, axis=0).transpose(0, 2, 1), s[seq_len + horizon - 1:]
+
+    def reshaped(series, seq_len, horizon=1):
+        X, y = windows(series, seq_len, horizon, transpose=False)
+        return X.reshape(X.shape[0], seq_len, -1), y
+
+    assert "one window too many" in failed_text(check_windows(too_many))
+    assert "reshaped from (N, features, seq_len)" in failed_text(check_windows(reshaped))
+
+
+def test_windows_must_keep_float64():
+    def float32(series, seq_len, horizon=1):
+        X, y = windows(series, seq_len, horizon)
+        return X.astype(np.float32), y.astype(np.float32)
+
+    assert "float64 series gave X and y of dtype" in failed_text(check_windows(float32))

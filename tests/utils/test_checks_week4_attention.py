@@ -152,3 +152,82 @@ def test_lookup_without_positions_fails():
 def test_stubs_report_not_implemented(run):
     result = run()
     assert not result.passed and "not implemented yet" in messages(result)
+
+
+def test_swapped_results_are_named():
+    def swapped(Q, K, V, mask=None):
+        out, w = sdpa(Q, K, V, mask)
+        return w, out
+
+    assert "swapped: return (output, weights)" in messages(check_attention(swapped))
+
+
+def test_results_computed_in_numpy_fail_the_gradient_check():
+    def detached(Q, K, V, mask=None):
+        out, w = sdpa(Q, K, V, mask)
+        return Tensor(out.numpy()), w
+
+    text = messages(check_attention(detached))
+    assert "no gradient reaches Q" in text and "computed outside Tensor operations" in text
+
+
+def test_split_heads_wrong_reshape_order_is_named():
+    def wrong_order(x, num_heads):
+        N, T, D = x.shape
+        return x.reshape(N, T, D // num_heads, num_heads).permute(0, 3, 1, 2)
+
+    assert "reshape order is wrong" in messages(check_split_merge(wrong_order, merge_heads))
+
+
+def _namespace_with(**overrides):
+    """A notebook-like namespace holding the answers above (``overrides`` replacing some), where
+    MultiHeadAttention and PositionLookup are defined so that they look up the functions by name."""
+    namespace = {"np": np, "Tensor": Tensor, "Module": Module, "Linear": Linear, "Embedding": Embedding,
+                 "scaled_dot_product_attention": sdpa, "split_heads": split_heads, "merge_heads": merge_heads}
+    namespace.update(overrides)
+    exec('''
+class MultiHeadAttention(Module):
+    def __init__(self, d_model, num_heads):
+        super().__init__()
+        self.num_heads = num_heads
+        self.q_proj, self.k_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+        self.v_proj, self.out_proj = Linear(d_model, d_model), Linear(d_model, d_model)
+
+    def forward(self, query, key, value, mask=None):
+        q, k, v = (split_heads(p(x), self.num_heads) for p, x in ((self.q_proj, query), (self.k_proj, key), (self.v_proj, value)))
+        heads, w = scaled_dot_product_attention(q, k, v, MASK)
+        return self.out_proj(merge_heads(heads)), w
+
+
+class PositionLookup(Module):
+    def __init__(self, vocab_size, seq_len, d_model=32, num_heads=2):
+        super().__init__()
+        self.token_emb, self.pos_emb = Embedding(vocab_size, d_model), Embedding(seq_len, d_model)
+        self.ask_emb, self.attn = Embedding(seq_len, d_model), MultiHeadAttention(d_model, num_heads)
+        self.head = Linear(d_model, vocab_size)
+
+    def forward(self, X):
+        letters, where = X[:, :-1], X[:, WHERE]
+        memory = self.token_emb(letters) + self.pos_emb(np.arange(letters.shape[1]))
+        out, self.last_weights = self.attn(self.ask_emb(where), memory, memory)
+        return self.head(out[:, 0])
+'''.replace("MASK", namespace.pop("MASK", "mask")).replace("WHERE", namespace.pop("WHERE", "-1:")), namespace)
+    return namespace
+
+
+def test_mha_mask_not_passed_on_is_named():
+    assert "the mask was not passed on" in messages(check_mha(_namespace_with(MASK="None")["MultiHeadAttention"]))
+
+
+def test_lookup_query_axis_dropped_is_named():
+    assert "the query lost its length-1 axis" in messages(check_lookup(_namespace_with(WHERE="-1")["PositionLookup"]))
+
+
+def test_a_failing_earlier_exercise_is_named_first():
+    def unscaled(Q, K, V, mask=None):
+        return sdpa(Q * float(np.sqrt(Q.shape[-1])), K, V, mask)
+
+    namespace = _namespace_with(scaled_dot_product_attention=unscaled)
+    for check, name in ((check_mha, "MultiHeadAttention"), (check_lookup, "PositionLookup")):
+        assert "Exercise 1 (scaled_dot_product_attention) fails its check; fix it first" in messages(check(namespace[name]))
+    assert _namespace_with()["MultiHeadAttention"] and check_mha(_namespace_with()["MultiHeadAttention"]).passed

@@ -301,6 +301,81 @@ def check_gradients_reach_parameters(module, output, name: str = "every paramete
     return check_true(name, not missing, f"no gradient reached {', '.join(missing[:3])}: {hint} and use every layer you create")
 
 
+def check_gradients_reach_inputs(fn, inputs: dict, name: str = "gradients flow back to the inputs", pick=None) -> CheckItem:
+    """Call ``fn(*inputs.values())`` on fresh copies that require grad, backpropagate a fixed
+    weighted sum of its output, and pass when every named input then holds a nonzero gradient.
+
+    Args:
+        fn: the student's function.
+        inputs: ``{argument name: array or Tensor}`` in call order; each becomes a new Tensor of the
+            same (floating) dtype with ``requires_grad=True`` (so the check never changes the caller's values).
+        pick: optional ``callable(result) -> Tensor`` choosing what to backpropagate (default: the
+            result itself, or its first element when it is a tuple).
+
+    A weighted sum (fixed, uneven weights), not a plain sum, is backpropagated, so an output whose
+    plain sum is constant (softmax weights) still carries gradient. The message names the first
+    input no gradient reached ("no gradient reaches Q: was the result computed outside Tensor
+    operations?").
+    """
+    from ..tensor import Tensor
+
+    hint = ("was the result computed outside Tensor operations (.numpy(), np.* on the data, or a new Tensor(...) "
+            "wrapped around a NumPy result)? Such a result cuts the graph, so nothing before it can train")
+    def leaf(value):
+        arr = np.array(asnumpy(value.data if isinstance(value, Tensor) else value))  # a copy: the caller's values stay as they are
+        arr = arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float64)
+        return Tensor(arr, requires_grad=True, dtype=arr.dtype)
+
+    leaves = {key: leaf(value) for key, value in inputs.items()}
+    try:
+        raw = fn(*leaves.values())
+        out = pick(raw) if pick is not None else (raw[0] if isinstance(raw, (tuple, list)) else raw)
+    except Exception as exc:  # a student's bug must become a failed item, never a crash
+        return CheckItem(name, False, f"calling `{_callable_name(fn)}` on inputs that require grad raised "
+                                      f"{type(exc).__name__}: {exc}")
+    if not isinstance(out, Tensor):
+        return CheckItem(name, False, f"the result is a {type(out).__name__}, not a utils Tensor: {hint}")
+    if not out.requires_grad:
+        first = next(iter(leaves))
+        return CheckItem(name, False, f"no gradient reaches {first}: the result does not require grad; {hint}")
+    weights = np.cos(np.arange(int(np.prod(out.shape))) * 0.61 + 0.3).reshape(out.shape) + 1.5
+    try:
+        (out * Tensor(weights, dtype=out.dtype, device=getattr(out, "device", None))).sum().backward()
+    except Exception as exc:  # noqa: BLE001
+        return CheckItem(name, False, f"backward raised {type(exc).__name__}: {exc}")
+    for key, leaf in leaves.items():
+        grad = None if leaf.grad is None else asnumpy(leaf.grad.data if isinstance(leaf.grad, Tensor) else leaf.grad)
+        if grad is None or not np.any(grad != 0):
+            return CheckItem(name, False, f"no gradient reaches {key}: {hint}")
+    return CheckItem(name, True)
+
+
+def earlier_exercise_failing(obj, earlier, message: str) -> str:
+    """``message``, prefixed with "Exercise N (...) fails its check; fix it first" when an earlier
+    exercise that ``obj`` builds on fails its own visible check.
+
+    Args:
+        obj: the student's class or function under check; the earlier answers are looked up by
+            name in the globals of its ``forward`` (or of the function): the notebook's namespace.
+        earlier: ``[(label, check, names)]`` in teaching order: ``check(*answers named names)``
+            is the earlier exercise's visible check, ``label`` e.g. ``"Exercise 1 (attention)"``.
+        message: the failed item's own message.
+    """
+    code = getattr(obj, "forward", obj)
+    names = getattr(code, "__globals__", {})
+    for label, check, needed in earlier:
+        answers = [names.get(n) for n in needed]
+        if not all(callable(a) for a in answers) or any(a is obj for a in answers):
+            continue
+        try:
+            passed = check(*answers).passed
+        except Exception:  # noqa: BLE001 - a prerequisite that crashes its check fails it
+            passed = False
+        if not passed:
+            return f"{label} fails its check; fix it first (rerun its check cell to see why). " + message
+    return message
+
+
 # ---------------------------------------------------------------------- calling student code
 def _callable_name(fn) -> str:
     """``f`` for a function, ``Model.forward`` for a Module instance, ``Class`` for a class."""

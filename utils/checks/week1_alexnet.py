@@ -149,6 +149,9 @@ def test_conv2d_naive(fn) -> CheckResult:
             if hint:
                 item.message = f"likely cause: {hint}. " + item.message
         result.add(item)
+    dtype = np.asarray(out).dtype
+    result.add(check_true("keeps the input's dtype (float64 in, float64 out)", dtype == x.dtype,
+                          f"float64 inputs gave a {dtype} output: create the output array with dtype=x.dtype"))
     return result
 
 
@@ -213,23 +216,37 @@ def test_alexnet_architecture(AlexNet) -> CheckResult:
     result.add(item)
     _layer_checks(result, model, ALEXNET_CONVS, ALEXNET_LINEARS)
 
+    _num_classes_check(result, AlexNet, "AlexNet")
     x = Tensor(np.linspace(0.0, 1.0, 3 * 224 * 224, dtype=np.float32).reshape(1, 3, 224, 224))  # (1, 3, 224, 224)
     model.eval()
+    out, error = run_student("forward pass (eval)", model, x)  # with grad on: the output must stay in the graph
+    if error:
+        result.add(error)
+        return result
+    item = check_shape("output shape", out, (1, 10))
+    result.add(item)
+    if not item.passed:
+        return result
+    result.add(check_gradients_reach_parameters(model, out))
     with no_grad():
-        out, error = run_student("forward pass (eval)", model, x)
-        if error:
-            result.add(error)
-            return result
-        item = check_shape("output shape", out, (1, 10))
-        result.add(item)
-        if not item.passed:
-            return result
         again, _ = run_student("forward pass (eval, again)", model, x)
     same = again is not None and np.array_equal(asnumpy(out), asnumpy(again))
     result.add(check_true("dropout is inactive in eval mode", same,
                           "two eval-mode forward passes differ: dropout must be the identity in eval mode "
                           "(use utils.nn.Dropout, which follows model.eval())"))
     return result
+
+
+def _num_classes_check(result: CheckResult, cls, name: str) -> None:
+    """Build ``cls(num_classes=7)``: its last Linear layer must have 7 outputs."""
+    model, error = run_student(f"builds {name}(num_classes=7)", cls, num_classes=7)
+    if error:
+        result.add(error)
+        return
+    linears = [m for _, m in model.named_modules() if isinstance(m, Linear)]
+    got = linears[-1].out_features if linears else None
+    result.add(check_true("num_classes sets the number of outputs", got == 7,
+                          f"{name}(num_classes=7) ends in a Linear with {got} outputs: use num_classes, not a fixed 10"))
 
 
 # ---------------------------------------------------------------------- MiniAlexNet
@@ -266,6 +283,7 @@ def test_mini_alexnet(MiniAlexNet) -> CheckResult:
     if not item.passed:
         return result
     result.add(check_gradients_reach_parameters(model, out))
+    _num_classes_check(result, MiniAlexNet, "MiniAlexNet")
     model.eval()
     with no_grad():
         a, b = model(x), model(x)

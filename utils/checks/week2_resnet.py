@@ -20,7 +20,7 @@ from ..backend import asnumpy
 from ..nn.pooling import MaxPool2d
 from ..tensor import Tensor
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week2_resnet"
@@ -94,8 +94,12 @@ def batchnorm_goldens(fn) -> dict:
     x, gamma, beta, rm, rv = batchnorm_inputs()
     out, mean, var = fn(x, gamma, beta, rm.copy(), rv.copy(), True)
     evaluated = fn(x, gamma, beta, rm.copy(), rv.copy(), False)[0]
+    custom = fn(x, gamma, beta, rm.copy(), rv.copy(), True, *BN_CUSTOM)
     return {"bn/train/out": asnumpy(out), "bn/train/running_mean": asnumpy(mean), "bn/train/running_var": asnumpy(var),
-            "bn/eval/out": asnumpy(evaluated)}
+            "bn/eval/out": asnumpy(evaluated), "bn/custom/out": asnumpy(custom[0]), "bn/custom/running_mean": asnumpy(custom[1])}
+
+
+BN_CUSTOM = (0.3, 1e-2)  # (momentum, eps) other than the defaults
 
 
 def _triple(raw):
@@ -164,6 +168,19 @@ def test_batchnorm2d_forward(fn) -> CheckResult:
     elif not item.passed and np.allclose(new_var, 0.9 * batch_var * count / (count - 1) + 0.1 * rv, atol=1e-8):
         item.message = "likely cause: momentum the wrong way round; running = (1 - momentum) * running + momentum * batch. " + item.message
     result.add(item)
+    raw, error = run_student("runs (momentum=0.3, eps=0.01)", fn, x, gamma, beta, rm.copy(), rv.copy(), True, *BN_CUSTOM)
+    got, error = (None, error) if error else _triple(raw)
+    if error:
+        result.add(error)
+        return result
+    golden = section(load_goldens(WEEK), "bn/custom")
+    for key, value in (("out", got[0]), ("running_mean", got[1])):
+        item = check_close(f"{key} with momentum=0.3, eps=0.01", value, golden[key], rtol=1e-5, atol=1e-6)
+        if not item.passed:
+            item.message = "likely cause: a fixed momentum or eps; use the momentum and eps arguments. " + item.message
+        result.add(item)
+    result.add(check_gradients_reach_inputs(lambda x_, g_, b_: fn(x_, g_, b_, rm.copy(), rv.copy(), True),
+                                            {"x": x, "gamma": gamma, "beta": beta}, "gradients reach x, gamma and beta"))
 
     # evaluation mode
     raw, error = run_student("runs (training=False)", fn, x, gamma, beta, rm.copy(), rv.copy(), False)
@@ -203,7 +220,7 @@ def _build(cls, *args, **kwargs):
     return model, error
 
 
-BLOCK_CASES = {"same_shape": (4, 4, 1), "downsampling": (4, 6, 2)}  # ResidualBlock(in, out, stride)
+BLOCK_CASES = {"same_shape": (4, 4, 1), "downsampling": (4, 6, 2), "more_channels": (4, 6, 1)}  # ResidualBlock(in, out, stride)
 RESNET_INPUT = (3, 1, 8, 8)
 RESNET_CLASSES = 7
 
@@ -252,6 +269,9 @@ def test_resnet_skip_connection(cls) -> CheckResult:
             return result
         out, error = run_student(f"forward ({words})", block_output, block)
         if error:
+            if label == "more_channels":
+                error.message = ("with stride 1 but a new channel count the shortcut must still project: "
+                                 "Conv2d(in, out, 1) + BatchNorm2d(out) when stride != 1 OR in_channels != out_channels. " + error.message)
             result.add(error)
             return result
         item = check_shape(f"output shape ({words}: ResidualBlock{args})", out, expected.shape)
@@ -262,7 +282,7 @@ def test_resnet_skip_connection(cls) -> CheckResult:
         if not item.passed:
             return result
         shapes = sorted(tuple(p.shape) for _, p in block.named_parameters())
-        if label == "downsampling":
+        if args[0] != args[1] or args[2] != 1:
             has_proj = (6, 4, 1, 1) in shapes
             result.add(CheckItem("shortcut is a 1x1 conv when the shape changes", has_proj, "" if has_proj else
                                  "when stride != 1 or the channel count changes, the shortcut must be Conv2d(in, out, 1, stride) "

@@ -4,8 +4,11 @@ Inputs are deterministic (no RNG) with distinct sizes per axis so that a swapped
 fails loudly: batch 2, input 3, hidden 4 for the cell; windows of 4 steps over 2
 features; a model with input 3, hidden 5, 2 layers, output 2 on (4, 6, 3) inputs.
 Common mistakes are named: a wrong gate order, a missing tanh on the cell state,
-(c, h) returned swapped, a target off by the horizon, the time and feature axes
-swapped, the head reading the wrong time step, a missing ``batch_first=True``.
+(c, h) returned swapped, tanh on the forget gate, the old cell state not carried over,
+g added without the input gate, c used where h belongs, a target off by the horizon,
+one window too many, the time and feature axes swapped or reshaped, the head reading
+the wrong time step, a missing ``batch_first=True``. A cell computed outside the Tensor
+graph fails a gradient check; windows and the model must keep float64 data float64.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from ..nn.recurrent import LSTM
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
 from .stored import load_goldens, prefixed, section
-from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, check_true, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
 
@@ -74,6 +77,31 @@ def cell_goldens(fn) -> dict:
     return out
 
 
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _cell_variant(forget="sigmoid", carry=True, input_gate=True, state="h"):
+    """``(h_next, c_next)`` of one typical mistake on the check's inputs, in float64 (for the diagnosis only):
+    ``forget="tanh"`` squashes the forget gate with tanh, ``carry=False`` drops f * c, ``input_gate=False``
+    adds g without the input gate, ``state="c"`` feeds the cell state where the hidden state belongs."""
+    x, h, c, wih, whh, bih, bhh = (a.astype(np.float64) for a in cell_inputs())
+    H = h.shape[1]
+    z = x @ wih.T + (c if state == "c" else h) @ whh.T + bih + bhh
+    i, f, g, o = (z[:, k * H:(k + 1) * H] for k in range(4))
+    i, f, g, o = _sigmoid(i), (np.tanh(f) if forget == "tanh" else _sigmoid(f)), np.tanh(g), _sigmoid(o)
+    c_next = (f * c if carry else 0.0) + (i * g if input_gate else g)
+    return o * np.tanh(c_next), c_next
+
+
+_CELL_MISTAKES = (
+    ({"forget": "tanh"}, "the forget gate went through tanh; all three gates (i, f, o) use sigmoid, only g uses tanh"),
+    ({"carry": False}, "the old cell state is not carried over: c_next = f * c + i * g"),
+    ({"input_gate": False}, "g is added without the input gate: c_next = f * c + i * g, not f * c + g"),
+    ({"state": "c"}, "the cell state c was used where the hidden state h belongs: the gates are x @ W_ih.T + h @ W_hh.T + biases"),
+)
+
+
 def _diagnose_cell(h_got, c_got) -> str:
     golden = load_goldens(WEEK)
 
@@ -93,6 +121,10 @@ def _diagnose_cell(h_got, c_got) -> str:
         return "h_next = o * c_next is missing the tanh: h_next = o * tanh(c_next)"
     if same("cell/no_bias_hh"):
         return "bias_hh was left out: PyTorch adds both bias_ih and bias_hh"
+    for options, hint in _CELL_MISTAKES:
+        h_alt, c_alt = _cell_variant(**options)
+        if np.allclose(h_got, h_alt, atol=1e-4) and np.allclose(c_got, c_alt, atol=1e-4):
+            return hint
     if np.allclose(c_got, c_ref, atol=1e-4):
         return "c_next is right but h_next is not: h_next = o * tanh(c_next)"
     return ""
@@ -130,6 +162,9 @@ def test_lstm_cell_forward(fn) -> CheckResult:
                     item.message = f"likely cause: {hint}. " + item.message
     result.add(c_item)
     result.add(h_item)
+    names = ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    for label, pick in (("h_next", lambda r: r[0]), ("c_next", lambda r: r[1])):
+        result.add(check_gradients_reach_inputs(fn, dict(zip(names, args)), f"gradients flow back from {label}", pick=pick))
     return result
 
 
@@ -165,6 +200,14 @@ def _diagnose_windows(key, series, seq_len, horizon, X, y) -> str:
         hints.append("a 1-D series must still give X of shape (N, seq_len, 1) and y of shape (N, 1): add the feature axis first")
     if X.shape[0] == ref_X.shape[0] - 1:
         hints.append("one window is missing: there are T - seq_len - horizon + 1 windows")
+    if X.shape[0] == ref_X.shape[0] + 1 or (y.ndim and y.shape[0] == ref_y.shape[0] + 1):
+        hints.append("one window too many: the last window must still have a target horizon steps after it, "
+                     "so there are T - seq_len - horizon + 1 windows")
+    if X.shape == ref_X.shape and not np.allclose(X, ref_X):
+        by_reshape = np.asarray(ref_X).transpose(0, 2, 1).reshape(ref_X.shape)  # (N, F, seq_len) read as (N, seq_len, F)
+        if np.allclose(X, by_reshape):
+            hints.append("X was reshaped from (N, features, seq_len) to (N, seq_len, features), which mixes the features "
+                         "and time steps; swap the axes with a transpose instead")
     if y.shape == ref_y.shape and horizon > 1:
         if np.allclose(y, golden["y_horizon1"][:len(y)]):
             hints.append("the target ignores the horizon: y[n] is the value horizon steps after the window's last step")
@@ -202,6 +245,15 @@ def test_make_windows(fn) -> CheckResult:
             result.add(item)
         if not (x_item.passed and y_item.passed):
             return result
+    series = _windows_cases()[1][2].astype(np.float64)
+    raw, error = run_student("runs on a float64 series", fn, series, 4)
+    if error:
+        result.add(error)
+        return result
+    dtypes = {np.asarray(asnumpy(a)).dtype for a in raw} if isinstance(raw, (tuple, list)) else {None}
+    result.add(check_true("keeps the series' dtype (float64 in, float64 out)", dtypes == {np.dtype(np.float64)},
+                          f"a float64 series gave X and y of dtype {sorted(map(str, dtypes))}: slice and transpose only, "
+                          "no .astype(...) (the model trains in the data's dtype)"))
     return result
 
 
@@ -352,6 +404,15 @@ def test_lstm_forward(cls) -> CheckResult:
         result.add(error)
         return result
     result.add(check_gradients_reach_parameters(model, out))
+    model.to(dtype=np.float64)
+    model.eval()
+    out, error = run_student("forward in float64 (model.to(dtype=np.float64))", model, Tensor(x, dtype=np.float64))
+    if error:
+        result.add(error)
+        return result
+    dtype = np.asarray(asnumpy(out)).dtype
+    result.add(check_true("a float64 model gives float64 outputs", dtype == np.float64,
+                          f"after model.to(dtype=np.float64) the output is {dtype}: do not cast inside forward"))
     return result
 
 

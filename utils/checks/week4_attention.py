@@ -3,7 +3,11 @@
 Inputs are built deterministically with distinct sizes (batch 2, L=3 queries, S=5 keys,
 d_k=4, d_v=6) so a swapped axis fails loudly, and common mistakes are named: a missing
 1/sqrt(d_k), softmax over the wrong axis, an ignored or inverted mask, a mask with the
-triangle on the wrong side, heads split by a bare reshape, weights averaged over heads.
+triangle on the wrong side, heads split by a bare reshape or in the wrong reshape order,
+weights averaged over heads, (weights, output) returned swapped, a mask not passed on inside
+MultiHeadAttention, a lookup query that lost its length-1 axis. Results built outside the
+Tensor graph fail a gradient check, and a layer whose earlier exercise fails its own check
+says so first ("Exercise 1 (...) fails its check; fix it first").
 
 One check per exercise: ``test_transformer_attention`` (1), ``test_masks`` (2),
 ``test_split_merge_heads`` and ``test_multi_head_attention`` (3), ``test_cross_attention``
@@ -17,7 +21,7 @@ from ..backend import asnumpy
 from ..tensor import Tensor
 from .delegation import forbids
 from .stored import load_goldens, section
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, earlier_exercise_failing, run_student
 
 TITLE = "scaled_dot_product_attention"
 
@@ -102,6 +106,9 @@ def test_transformer_attention(fn) -> CheckResult:
             result.add(error)
             return result
         shape_items = [check_shape(f"output shape ({label})", out, (2, 3, 6)), check_shape(f"weights shape ({label})", w, (2, 3, 5))]
+        if out.shape == (2, 3, 5) and w.shape == (2, 3, 6):
+            for item in shape_items:
+                item.message = "the two results come back swapped: return (output, weights), output first. " + item.message
         for item in shape_items:
             result.add(item)
         if not all(item.passed for item in shape_items):
@@ -125,6 +132,8 @@ def test_transformer_attention(fn) -> CheckResult:
                                  "" if leaked < 1e-6 else f"a key the mask forbids got weight {leaked:.3g}; "
                                  "fill forbidden scores with a large negative number before the softmax"))
 
+    result.add(check_gradients_reach_inputs(lambda q, k, v: fn(q, k, v, _sdpa_mask("mask")),
+                                            {"Q": Q, "K": K, "V": V}, "gradients reach Q, K and V"))
     full = np.ones((3, 5), dtype=bool)
     full[1] = False
     raw, error = run_student("fully masked row", fn, Q, K, V, full)
@@ -268,7 +277,11 @@ def test_split_merge_heads(split_heads, merge_heads) -> CheckResult:
     if not values.passed and np.array_equal(got, x.reshape(2, 4, 3, 3)):
         values.message = ("a bare reshape to (N, h, T, d) mixes positions into heads: reshape to (N, T, h, d) first, "
                           "then swap axes 1 and 2 (`.transpose(1, 2)`)")
+    elif not values.passed and np.array_equal(got, x.reshape(2, 3, 3, 4).transpose(0, 3, 1, 2)):
+        values.message = ("the reshape order is wrong: (N, T, d, h) puts every head's features side by side; reshape to "
+                          "(N, T, h, d) (heads first, then each head's d features), then swap axes 1 and 2")
     result.add(values)
+    result.add(check_gradients_reach_inputs(lambda t: split_heads(t, 4), {"x": x}, "gradients flow back through split_heads"))
     raw, error = run_student("merge_heads runs", merge_heads, Tensor(want))
     if error:
         result.add(error)
@@ -322,12 +335,27 @@ def test_multi_head_attention(cls) -> CheckResult:
             return result
         golden = section(load_goldens(WEEK), f"mha/{case}")
         ref_out, ref_w = golden["out"], golden["weights"]
-        result.add(check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5))
+        weights = check_close(f"weights match ({label})", w, ref_w, rtol=1e-4, atol=1e-5)
+        if not weights.passed and m is not None and np.allclose(w, load_goldens(WEEK)["mha/nomask/weights"], atol=1e-5):
+            weights.message = ("the mask was not passed on: forward(query, key, value, mask) must hand mask to "
+                               "scaled_dot_product_attention. " + weights.message)
+        elif not weights.passed:
+            weights.message = _prerequisites(cls, weights.message)
+        result.add(weights)
         close = check_close(f"output matches ({label})", out, ref_out, rtol=1e-4, atol=1e-5)
         if not close.passed and np.allclose(w, ref_w, atol=1e-5):
             close.message = "the weights are right but the output is not: merge the heads, then apply out_proj. " + close.message
         result.add(close)
     return result
+
+
+def _prerequisites(cls, message: str) -> str:
+    """``message``, prefixed with "Exercise N fails its check; fix it first" when an answer ``cls``
+    builds on (attention, heads, MultiHeadAttention) fails its own check."""
+    earlier = (("Exercise 1 (scaled_dot_product_attention)", test_transformer_attention, ("scaled_dot_product_attention",)),
+               ("Exercise 3a (split_heads and merge_heads)", test_split_merge_heads, ("split_heads", "merge_heads")),
+               ("Exercise 3b (MultiHeadAttention)", test_multi_head_attention, ("MultiHeadAttention",)))
+    return earlier_exercise_failing(cls, earlier, message)
 
 
 # ---------------------------------------------------------------------- Exercise 4: cross-attention
@@ -362,8 +390,11 @@ def test_cross_attention(cls) -> CheckResult:
                          f"a padded encoder position got weight {leaked:.3g}: build padding_mask(encoder_lengths, S) and "
                          "broadcast it to (N, 1, 1, S)"))
     golden = section(load_goldens(WEEK), "cross")
-    result.add(check_close("weights match", w, golden["weights"], rtol=1e-4, atol=1e-5))
-    result.add(check_close("output matches", out, golden["out"], rtol=1e-4, atol=1e-5))
+    for item in (check_close("weights match", w, golden["weights"], rtol=1e-4, atol=1e-5),
+                 check_close("output matches", out, golden["out"], rtol=1e-4, atol=1e-5)):
+        if not item.passed:
+            item.message = _prerequisites(cls, item.message)
+        result.add(item)
     return result
 
 
@@ -398,6 +429,11 @@ def test_position_lookup(cls) -> CheckResult:
     X = lookup_inputs(3, T, V)
     raw, error = run_student("forward", model, Tensor(X))
     if error:
+        if "split_heads" in error.message or "unpack" in error.message:
+            error.message = ("likely cause: the query lost its length-1 axis: ask_emb(X[:, -1:]) gives (N, 1, d_model), "
+                             "X[:, -1] gives (N, d_model), which split_heads cannot read as (N, L, d_model). " + error.message)
+        else:
+            error.message = _prerequisites(cls, error.message)
         result.add(error)
         return result
     logits = asnumpy(raw) if raw is not None else None
@@ -414,10 +450,12 @@ def test_position_lookup(cls) -> CheckResult:
         shape_w.message = "store the attention weights (N, h, 1, T) in self.last_weights during forward"
     result.add(shape_w)
     if shape_w.passed:
-        result.add(check_close("attention weights match", w, ref_w, rtol=1e-4, atol=1e-5))
+        item = check_close("attention weights match", w, ref_w, rtol=1e-4, atol=1e-5)
+        item.message = item.message if item.passed else _prerequisites(cls, item.message)
+        result.add(item)
     close = check_close("logits match", logits, ref_logits, rtol=1e-4, atol=1e-5)
     if not close.passed:
-        close.message = ("memory = token_emb(tokens) + pos_emb(positions), the query = ask_emb(position asked), "
+        close.message = _prerequisites(cls, "memory = token_emb(tokens) + pos_emb(positions), the query = ask_emb(position asked), "
                          "then attn(query, memory, memory) and head on the single query's output. " + close.message)
     result.add(close)
     return result

@@ -17,7 +17,7 @@ from ..backend import asnumpy
 from ..nn import Linear, Module, Parameter
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, earlier_exercise_failing, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week6_vit"
@@ -125,6 +125,13 @@ def test_extract_patches(fn) -> CheckResult:
     result.add(values)
     if not values.passed:
         return result
+    out64, error = run_student("runs on a float64 array", fn, images.astype(np.float64), 4)
+    if error:
+        result.add(error)
+        return result
+    dtype = np.asarray(asnumpy(out64)).dtype
+    result.add(CheckItem("keeps the input's dtype (float64 in, float64 out)", dtype == np.float64, "" if dtype == np.float64 else
+                         f"a float64 batch came back as {dtype}: reshape and transpose only, no .astype(...) or new dtype"))
 
     x = Tensor(images, requires_grad=True)
     out, error = run_student("runs on a utils Tensor", fn, x, 4)
@@ -202,7 +209,12 @@ def _patch_embedding_case(cls, result: CheckResult, label: str, img_size, patch_
         hint = _diagnose_patches("embed", images, patch_size, asnumpy(out), lambda patches: patches @ W.T + b)
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
+        values.message = earlier_exercise_failing(cls, (("Exercise 1 (extract_patches)", test_extract_patches, ("extract_patches",)),),
+                                                  values.message)
     result.add(values)
+    if values.passed:
+        grads = result.add(check_gradients_reach_inputs(model, {"images": images}, f"gradients reach the images ({label})"))
+        return grads.passed
     return values.passed
 
 
@@ -365,6 +377,9 @@ def test_vision_transformer(cls) -> CheckResult:
         hint = _diagnose_vit(model, state, golden, asnumpy(received))
         if hint:
             values.message = f"likely cause: {hint}. " + values.message
+        values.message = earlier_exercise_failing(cls, (("Exercise 1 (extract_patches)", test_extract_patches, ("extract_patches",)),
+                                                        ("Exercise 2 (PatchEmbedding)", test_vit_patch_embedding, ("PatchEmbedding",))),
+                                                  values.message)
     result.add(values)
     return result
 
