@@ -38,4 +38,13 @@ def test_torch_side_matches(case):
     for k, (a, b) in enumerate(zip(u, t)):
         a = np.asarray(a)
         assert a.shape == b.shape, f"output {k}: {a.shape} vs {b.shape}"
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4 * max(1.0, float(np.abs(b).max())), err_msg=f"output {k}")
+        if case.compare == "shapes":  # dropout masks differ between the libraries: same shapes, finite values
+            assert np.all(np.isfinite(a)) and np.all(np.isfinite(b)), f"output {k} is not finite"
+            continue
+        atol = 1e-4 * max(1.0, float(np.abs(b).max()))
+        if case.compare == "most":  # weights after Adam steps: a few near-zero-gradient weights move +-lr either way
+            close = np.isclose(a, b, rtol=1e-3, atol=atol)
+            assert close.mean() >= 0.99, f"output {k}: only {close.mean():.1%} of the weights agree"
+            assert np.abs(a - b).max() <= 100 * atol, f"output {k}: weights differ by up to {np.abs(a - b).max():.2g}"
+            continue
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=atol, err_msg=f"output {k}")
