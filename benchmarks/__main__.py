@@ -8,6 +8,11 @@ large temporaries are not page-faulted in again on every call. The sides alterna
 
 Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0
 --only SUBSTRING (cases whose name contains it)  --write (also write benchmarks/results.md).
+
+--device cuda: utils on CuPy against torch on CUDA (same cases), plus utils on CuPy against
+utils on NumPy for the ViT training step (goal: 10x). Without a GPU it says so and exits 0.
+--notebooks [--only WEEK] [--grader WEEK]: run each solution notebook in a fresh kernel and
+report its wall time and the kernel's peak memory (see ``benchmarks.notebooks``).
 """
 from __future__ import annotations
 
@@ -27,19 +32,21 @@ ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "10
 RESULTS = Path(__file__).with_name("results.md")
 
 
-def _worker_env(threads: int) -> dict:
+def _worker_env(threads: int, device: str) -> dict:
     env = dict(os.environ, **ALLOCATOR)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
+    env["UTILS_DEVICE"] = device  # never "auto": a CPU table must not run utils on a GPU
     return env
 
 
-def _run_side(side: str, threads: int, cases: list, args) -> dict:
+def _run_side(side: str, threads: int, cases: list, args, device: str = None) -> dict:
     """Run one worker process; return {"info": ..., "times": {case: ms}, "missing": str|None}."""
-    cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads),
+    device = device or args.device
+    cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads), "--device", device,
            "--scale", str(args.scale), "--budget", str(args.budget), "--cases", *map(str, cases)]
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(cmd, cwd=root, env=_worker_env(threads), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=root, env=_worker_env(threads, device), stdout=subprocess.PIPE, text=True)
     out = {"info": {}, "times": {}, "missing": None}
     for line in proc.stdout:
         msg = json.loads(line)
@@ -49,14 +56,47 @@ def _run_side(side: str, threads: int, cases: list, args) -> dict:
             out["missing"] = msg["missing"]
         else:
             out["times"][msg["case"]] = msg["median_ms"]
-            print(f"  [{threads} thr] {side:5s} {CASES[msg['case']].name}: {msg['median_ms']:.2f} ms "
+            print(f"  [{threads} thr, {device}] {side:5s} {CASES[msg['case']].name}: {msg['median_ms']:.2f} ms "
                   f"(median of {msg['repeats']})", file=sys.stderr, flush=True)
     if proc.wait() != 0:
         raise SystemExit(f"benchmark worker failed: {' '.join(cmd)}")
     return out
 
 
+def _vit_cupy_over_numpy(args, threads: int) -> str:
+    """One line: the ViT training step with utils on NumPy and on CuPy (goal: CuPy 10x faster)."""
+    vit = [i for i, c in enumerate(CASES) if c.name.startswith("ViT training step")]
+    on_gpu = _run_side("utils", threads, vit, args, device="cuda")["times"]
+    on_cpu = _run_side("utils", threads, vit, args, device="cpu")["times"]
+    if not vit or vit[0] not in on_gpu or vit[0] not in on_cpu:
+        return "ViT step, utils on CuPy vs NumPy: not measured"
+    gpu, cpu = on_gpu[vit[0]], on_cpu[vit[0]]
+    verdict = "meets" if cpu / gpu >= 10 else "misses"
+    return (f"ViT step, utils: NumPy ({threads} threads) {cpu:.2f} ms, CuPy {gpu:.2f} ms: {cpu / gpu:.1f}x "
+            f"({verdict} the 10x goal)")
+
+
+def _gpu_missing() -> str:
+    """Why the CUDA comparison cannot run here, or "" when it can."""
+    from utils.backend import cupy_available
+
+    if not cupy_available():
+        return "CuPy cannot reach a GPU (cupy.is_available() is False)"
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        return "torch.cuda.is_available() is False"
+    return ""
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--notebooks" in argv:
+        from .notebooks import main as notebooks_main
+
+        return notebooks_main([a for a in argv if a != "--notebooks"])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating utils/torch process rounds (default 2)")
@@ -64,7 +104,15 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="shrink batches (1.0 = the stated sizes)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS.name}")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: utils on CuPy against torch on CUDA (skips, exit 0, without a GPU)")
+    parser.add_argument("--notebooks", action="store_true", help="run the solution notebooks instead (see above)")
     args = parser.parse_args(argv)
+    if args.device == "cuda":
+        missing_gpu = _gpu_missing()
+        if missing_gpu:
+            print(f"--device cuda skipped: {missing_gpu}. Nothing was measured.")
+            return 0
 
     threads = [int(t) for t in args.threads.split(",")]
     cases = [i for i, c in enumerate(CASES) if args.only.lower() in c.name.lower()]
@@ -103,7 +151,12 @@ def main(argv=None) -> int:
         f"{args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
         f"{time.time() - started:.0f} s in all.",
     ]
+    if args.device == "cuda":
+        header.insert(0, f"DEVICE cuda: utils on CuPy against torch on CUDA ({utils_info.get('gpu', '?')}); "
+                         "every step ends with a device synchronize on both sides.")
     text = "\n".join(f"- {h}" for h in header) + "\n\n" + table(rows) + "\n"
+    if args.device == "cuda":
+        text += _vit_cupy_over_numpy(args, threads[-1]) + "\n"
     print(text)
     if missing:
         print(f"NOTE: {missing}: only the utils timings were measured.")

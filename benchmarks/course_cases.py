@@ -312,7 +312,6 @@ def train_case(name, build, data, batch, lr, loss=_classify, clip=None, steps=No
                     if clip is not None:
                         kit.clip(list(model.parameters()), clip)
                     opt.step()
-                kit.sync()
 
             return step, lambda: _sorted(kit.params(model))
 
@@ -344,7 +343,6 @@ def layer_case(name, build, make_input, call=lambda kit, m, x: m(x)):
                     x.grad = None
                 module.zero_grad()
                 call(kit, module, x).backward(grad)
-                kit.sync()
 
             def result():
                 return ([kit.numpy(x.grad)] if floating else []) + _sorted(kit.params(module, grads=True))
@@ -372,7 +370,6 @@ def loss_case(name, n, classes):
             def step():
                 x.grad = None
                 kit.cross_entropy(x, y).backward()
-                kit.sync()
 
             return step, lambda: [kit.numpy(x.grad)]
 

@@ -96,22 +96,18 @@ class UtilsKit:
 
         return asnumpy(t.data if hasattr(t, "data") else t)
 
-    def sync(self):
-        from utils.backend import default_device
-
-        if default_device() != "cpu":
-            import cupy
-
-            cupy.cuda.Device().synchronize()
-
 
 class TorchKit:
     """PyTorch on ``device`` ("cpu" or "cuda")."""
 
     side = "torch"
 
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = None):
+        import os
+
         import torch
+
+        device = device or os.environ.get("BENCH_DEVICE", "cpu")
 
         self.torch, self.nn, self.device = torch, torch.nn, torch.device(device)
         self.cat, self.gelu = torch.cat, torch.nn.functional.gelu
@@ -162,7 +158,3 @@ class TorchKit:
     @staticmethod
     def numpy(t):
         return t.detach().cpu().numpy()
-
-    def sync(self):
-        if self.device.type == "cuda":
-            self.torch.cuda.synchronize()

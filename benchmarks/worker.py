@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -28,6 +29,21 @@ def _pools() -> list:
             f"{p.get('num_threads')} threads" for p in threadpool_info()]
 
 
+def _synchronizer(side: str, device: str, info: dict):
+    """A function that waits for the device (a no-op on the CPU); notes the GPU's name in ``info``."""
+    if device != "cuda":
+        return lambda: None
+    if side == "torch":
+        import torch
+
+        info["gpu"] = torch.cuda.get_device_name()
+        return torch.cuda.synchronize
+    import cupy
+
+    info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return cupy.cuda.Device().synchronize
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("--side", choices=("utils", "torch"), required=True)
@@ -35,7 +51,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=int, nargs="+", required=True)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args(argv)
+    os.environ["BENCH_DEVICE"] = args.device  # read by the cases' torch side (utils reads UTILS_DEVICE)
 
     import numpy as np
 
@@ -54,12 +72,18 @@ def main(argv=None) -> int:
         if torch.get_num_threads() != args.threads:
             raise SystemExit(f"torch runs {torch.get_num_threads()} threads, not {args.threads}")
     info["pools"] = _pools()
+    sync = _synchronizer(args.side, args.device, info)
     _emit({"info": info})
 
     for index in args.cases:
         case = CASES[index]
         step, _ = getattr(case, f"{args.side}_side")(case.arrays(args.scale))
-        stats = median_ms(step, warmup=2, budget_s=args.budget)
+
+        def timed(step=step):
+            step()
+            sync()  # GPU work is asynchronous: a step is done when the device is
+
+        stats = median_ms(timed, warmup=2, budget_s=args.budget)
         _emit({"case": index, **stats})
     return 0
 

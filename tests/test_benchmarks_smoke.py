@@ -27,7 +27,8 @@ def test_utils_side_runs(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_torch_side_matches(case):
-    pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0)")
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0)")
+    torch.set_num_threads(1)  # tiny sizes: a second thread only waits (and competes with parallel tests)
     arrays = case.arrays(SCALE)
     u_step, u_result = case.utils_side(arrays)
     t_step, t_result = case.torch_side(arrays)
