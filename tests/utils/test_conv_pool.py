@@ -127,6 +127,39 @@ def test_overlapping_max_windows_accumulate_gradient():
     np.testing.assert_array_equal(x.grad, [[[[0.0, 2.0, 1.0, 0.0]]]])
 
 
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (3, 1, 0), (2, 2, 0), ((2, 3), (1, 2), (1, 0))])
+def test_max_pool_backward_scatter_matches_loop_twin_with_ties(rng, k, s, p):
+    from utils.nn import pooling
+
+    kernel, stride, pad = (nn.conv.pair(v, "v", "test") for v in (k, s, p))
+    x = np.round(rng.standard_normal((2, 3, 7, 6)) * 2) / 2  # coarse values: many ties
+    padded = np.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2), constant_values=-np.inf)
+    padded_shape = padded.shape
+    ho, wo = (padded_shape[2] - kernel[0]) // stride[0] + 1, (padded_shape[3] - kernel[1]) // stride[1] + 1
+    first_max = np.zeros((2, 3, ho, wo), dtype=np.uint8)  # row-major index of each window's first maximum
+    for i in range(ho):
+        for j in range(wo):
+            window = padded[:, :, i * stride[0]:i * stride[0] + kernel[0], j * stride[1]:j * stride[1] + kernel[1]]
+            first_max[:, :, i, j] = window.reshape(2, 3, -1).argmax(axis=-1)
+    g = rng.standard_normal((2, 3, ho, wo))
+    loop = pooling.max_pool_backward_loop(g, first_max, padded_shape, kernel, stride)
+    scatter = pooling.max_pool_backward_scatter(g, first_max, padded_shape, kernel, stride)
+    np.testing.assert_allclose(scatter, loop, rtol=1e-12, atol=1e-12)
+    assert abs(loop.sum() - g.sum()) < 1e-9  # every window's gradient lands once, never duplicated
+
+
+@pytest.mark.parametrize("route", ["loop", "scatter"])
+def test_max_pool_gradcheck_each_backward_route(rng, monkeypatch, route):
+    from utils.nn import pooling
+
+    twin = getattr(pooling, f"max_pool_backward_{route}")
+    monkeypatch.setattr(pooling, "max_pool_backward_scatter", twin)  # overlapping windows take this name
+    monkeypatch.setattr(pooling, "max_pool_backward_loop", twin)
+    x = Tensor(rng.standard_normal((2, 2, 7, 6)), requires_grad=True, dtype=np.float64)
+    gradcheck(lambda x: nn.max_pool2d(x, 3, 2, 1), x)
+    gradcheck(lambda x: nn.max_pool2d(x, 2), x)
+
+
 def test_adaptive_avg_pool(rng):
     x = rng.standard_normal((2, 3, 8, 6))
     out = nn.AdaptiveAvgPool2d((4, 2))(Tensor(x, dtype=np.float64))
