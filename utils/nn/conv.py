@@ -169,7 +169,7 @@ class Conv2d(Module):
         x = self._input(x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}")
-        check_same_float_dtype(repr(self), x, self.weight)
+        check_same_float_dtype(self, x, self.weight)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
