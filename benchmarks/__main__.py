@@ -3,8 +3,10 @@
 For every thread count, each side (utils, torch) runs in its own fresh process with
 OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS = n (and torch.set_num_threads(n))
 and with glibc's allocator pinned (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_), so
-large temporaries are not page-faulted in again on every call. The sides alternate over
-``--rounds`` rounds; a cell is the median over rounds of each round's median time.
+large temporaries are not page-faulted in again on every call. Both processes live
+for the whole run and are asked for one case at a time, alternately, ``--rounds`` times,
+so that both sides of a ratio run in the same minute (the machine's load changes by the
+minute); a cell is the median over rounds of each round's median time.
 
 Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0
 --only SUBSTRING (cases whose name contains it)  --write (also write benchmarks/results.md).
@@ -40,37 +42,50 @@ def _worker_env(threads: int, device: str) -> dict:
     return env
 
 
-def _run_side(side: str, threads: int, cases: list, args, device: str = None) -> dict:
-    """Run one worker process; return {"info": ..., "times": {case: ms}, "missing": str|None}."""
-    device = device or args.device
-    cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads), "--device", device,
-           "--scale", str(args.scale), "--budget", str(args.budget), "--cases", *map(str, cases)]
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(cmd, cwd=root, env=_worker_env(threads, device), stdout=subprocess.PIPE, text=True)
-    out = {"info": {}, "times": {}, "missing": None}
-    for line in proc.stdout:
-        msg = json.loads(line)
-        if "info" in msg:
-            out["info"] = msg["info"]
-        elif "missing" in msg:
-            out["missing"] = msg["missing"]
-        else:
-            out["times"][msg["case"]] = msg["median_ms"]
-            print(f"  [{threads} thr, {device}] {side:5s} {CASES[msg['case']].name}: {msg['median_ms']:.2f} ms "
-                  f"(median of {msg['repeats']})", file=sys.stderr, flush=True)
-    if proc.wait() != 0:
-        raise SystemExit(f"benchmark worker failed: {' '.join(cmd)}")
-    return out
+class Worker:
+    """One long-lived ``benchmarks.worker`` process: a side, a thread count and a device."""
+
+    def __init__(self, side: str, threads: int, args, device: str = None):
+        self.side, self.threads, self.device = side, threads, device or args.device
+        cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads),
+               "--device", self.device, "--scale", str(args.scale), "--budget", str(args.budget)]
+        self.proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], env=_worker_env(threads, self.device),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = self._read()
+        self.info, self.missing = first.get("info", {}), first.get("missing")
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"benchmark worker ({self.side}, {self.threads} threads) died; see its error above")
+        return json.loads(line)
+
+    def time(self, case: int) -> float:
+        """Median milliseconds of one step of ``case`` (the worker builds it on first use)."""
+        self.proc.stdin.write(f"{case}\n")
+        self.proc.stdin.flush()
+        msg = self._read()
+        print(f"  [{self.threads} thr, {self.device}] {self.side:5s} {CASES[case].name}: {msg['median_ms']:.2f} ms "
+              f"(median of {msg['repeats']})", file=sys.stderr, flush=True)
+        return msg["median_ms"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            raise SystemExit(f"benchmark worker ({self.side}, {self.threads} threads) failed")
 
 
 def _vit_cupy_over_numpy(args, threads: int) -> str:
     """One line: the ViT training step with utils on NumPy and on CuPy (goal: CuPy 10x faster)."""
     vit = [i for i, c in enumerate(CASES) if c.name.startswith("ViT training step")]
-    on_gpu = _run_side("utils", threads, vit, args, device="cuda")["times"]
-    on_cpu = _run_side("utils", threads, vit, args, device="cpu")["times"]
-    if not vit or vit[0] not in on_gpu or vit[0] not in on_cpu:
+    if not vit:
         return "ViT step, utils on CuPy vs NumPy: not measured"
-    gpu, cpu = on_gpu[vit[0]], on_cpu[vit[0]]
+    measured = {}
+    for device in ("cuda", "cpu"):
+        worker = Worker("utils", threads, args, device=device)
+        measured[device] = worker.time(vit[0])
+        worker.close()
+    gpu, cpu = measured["cuda"], measured["cpu"]
     verdict = "meets" if cpu / gpu >= 10 else "misses"
     return (f"ViT step, utils: NumPy ({threads} threads) {cpu:.2f} ms, CuPy {gpu:.2f} ms: {cpu / gpu:.1f}x "
             f"({verdict} the 10x goal)")
@@ -124,16 +139,23 @@ def main(argv=None) -> int:
     infos, pools, missing = {}, {}, None
     load_before = os.getloadavg()
     for n in threads:
-        for r in range(args.rounds):
-            for side in (("utils", "torch") if r % 2 == 0 else ("torch", "utils")):
-                if side == "torch" and missing:
-                    continue
-                res = _run_side(side, n, cases, args)
-                missing = missing or res["missing"]
-                infos.setdefault(side, res["info"])
-                pools.setdefault(side, set()).update(res["info"].get("pools", []))
-                for case, ms in res["times"].items():
-                    times.setdefault((case, n, side), []).append(ms)
+        workers = {"utils": Worker("utils", n, args)}
+        torch_worker = Worker("torch", n, args)
+        missing = missing or torch_worker.missing
+        if torch_worker.missing:
+            torch_worker.close()
+        else:
+            workers["torch"] = torch_worker
+        for side, worker in workers.items():
+            infos.setdefault(side, worker.info)
+            pools.setdefault(side, set()).update(worker.info.get("pools", []))
+        for c in cases:  # both sides of a case within the same minute, alternating which goes first
+            for r in range(args.rounds):
+                for side in (("utils", "torch") if r % 2 == 0 else ("torch", "utils")):
+                    if side in workers:
+                        times.setdefault((c, n, side), []).append(workers[side].time(c))
+        for worker in workers.values():
+            worker.close()
 
     def cell(case, n, side):
         vals = times.get((case, n, side))
@@ -147,8 +169,8 @@ def main(argv=None) -> int:
         f"torch: {torch_info['torch']} (intra-op threads set per run)" if "torch" in torch_info else f"torch: MISSING - {missing}",
         "Each side in its own process, same thread count (OPENBLAS/OMP/MKL_NUM_THREADS and torch.set_num_threads), "
         "with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 for both sides.",
-        f"float32, forward + backward (all gradients); MHA with need_weights=False on both sides. Cell = median over "
-        f"{args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
+        f"float32, forward + backward (all gradients); MHA with need_weights=False on both sides. Both sides of a case "
+        f"run back to back in long-lived processes; cell = median over {args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
         f"{time.time() - started:.0f} s in all.",
     ]
     if args.device == "cuda":

@@ -42,7 +42,8 @@ def run_one(path: Path) -> dict:
     seconds = time.perf_counter() - started
     errors = [f"{o.get('ename')}: {o.get('evalue')}"[:200] for c in nb.cells if c.cell_type == "code"
               for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    return {"notebook": str(path.relative_to(REPO)), "seconds": seconds,
+    name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+    return {"notebook": name, "seconds": seconds,
             "kernel_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN), "errors": errors}
 
 

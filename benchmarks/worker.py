@@ -1,11 +1,15 @@
-"""Time one side (utils or torch) of the chosen cases in THIS process; print JSON lines.
+"""Time one side (utils or torch) of the benchmark cases in THIS process; print JSON lines.
 
 Started by ``__main__`` in a fresh process whose environment already fixes the thread
 count (OPENBLAS/OMP/MKL_NUM_THREADS) and the allocator (MALLOC_*), which must be set
-before NumPy or torch is imported. Output, one JSON object per line:
+before NumPy or torch is imported. It stays alive and times the case whose index it
+reads on stdin, one per line (``--cases`` instead times those and exits), so that the
+parent can alternate the two sides case by case: on a shared machine the load changes
+by the minute, and a ratio is only fair when both sides ran in the same minute.
+Output, one JSON object per line:
 
     {"info": {...}}                                  libraries and thread pools in use
-    {"case": 0, "median_ms": ..., "repeats": ...}    one per case
+    {"case": 0, "median_ms": ..., "repeats": ...}    one per case asked for
     {"missing": "torch ..."}                         when the side cannot run
 """
 from __future__ import annotations
@@ -48,7 +52,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker")
     parser.add_argument("--side", choices=("utils", "torch"), required=True)
     parser.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--cases", type=int, nargs="+", required=True)
+    parser.add_argument("--cases", type=int, nargs="*", default=None, help="time these and exit (else read stdin)")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -75,16 +79,28 @@ def main(argv=None) -> int:
     sync = _synchronizer(args.side, args.device, info)
     _emit({"info": info})
 
-    for index in args.cases:
-        case = CASES[index]
-        step, _ = getattr(case, f"{args.side}_side")(case.arrays(args.scale))
+    built = {}  # the last case asked for: (index, step); a case is built once and timed in every round
 
-        def timed(step=step):
+    def measure(index: int) -> None:
+        if built.get("index") != index:
+            built.clear()
+            case = CASES[index]
+            built.update(index=index, step=getattr(case, f"{args.side}_side")(case.arrays(args.scale))[0])
+        step = built["step"]
+
+        def timed():
             step()
             sync()  # GPU work is asynchronous: a step is done when the device is
 
-        stats = median_ms(timed, warmup=2, budget_s=args.budget)
-        _emit({"case": index, **stats})
+        _emit({"case": index, **median_ms(timed, warmup=2, budget_s=args.budget)})
+
+    if args.cases is not None:
+        for index in args.cases:
+            measure(index)
+        return 0
+    for line in sys.stdin:
+        if line.strip():
+            measure(int(line))
     return 0
 
 
