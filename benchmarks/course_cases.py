@@ -14,7 +14,6 @@ parameters after an epoch, in PyTorch's parameter names sorted, so both sides li
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -403,10 +402,6 @@ def _padded_encoder_call(kit, layer, x):
     if kit.side == "utils":
         return layer(x, src_key_padding_mask=keep)
     return layer(x, src_key_padding_mask=kit.data(~keep))
-
-
-def _vit_step_loss(kit, model, X, y):
-    return kit.cross_entropy(model(X), y)
 
 
 COURSE_CASES = [
