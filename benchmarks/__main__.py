@@ -8,7 +8,7 @@ for the whole run and are asked for one case at a time, alternately, ``--rounds`
 so that both sides of a ratio run in the same minute (the machine's load changes by the
 minute); a cell is the median over rounds of each round's median time.
 
-Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0
+Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0  --clock wall|cpu
 --only SUBSTRING (cases whose name contains it)  --write (also write benchmarks/results.md).
 
 --device cuda: utils on CuPy against torch on CUDA (same cases), plus utils on CuPy against
@@ -48,7 +48,7 @@ class Worker:
     def __init__(self, side: str, threads: int, args, device: str = None):
         self.side, self.threads, self.device = side, threads, device or args.device
         cmd = [sys.executable, "-m", "benchmarks.worker", "--side", side, "--threads", str(threads),
-               "--device", self.device, "--scale", str(args.scale), "--budget", str(args.budget)]
+               "--device", self.device, "--scale", str(args.scale), "--budget", str(args.budget), "--clock", args.clock]
         self.proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1], env=_worker_env(threads, self.device),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         first = self._read()
@@ -121,6 +121,9 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS.name}")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: utils on CuPy against torch on CUDA (skips, exit 0, without a GPU)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="cpu: time each step by the process's CPU time (steadier on a busy machine; "
+                             "with 2 threads it also counts threads waiting for each other)")
     parser.add_argument("--notebooks", action="store_true", help="run the solution notebooks instead (see above)")
     args = parser.parse_args(argv)
     if args.device == "cuda":
@@ -170,7 +173,7 @@ def main(argv=None) -> int:
         "Each side in its own process, same thread count (OPENBLAS/OMP/MKL_NUM_THREADS and torch.set_num_threads), "
         "with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 for both sides.",
         f"float32, forward + backward (all gradients); MHA with need_weights=False on both sides. Both sides of a case "
-        f"run back to back in long-lived processes; cell = median over {args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
+        f"run back to back in long-lived processes; {args.clock} clock; cell = median over {args.rounds} alternating rounds of the median of repeats (about {args.budget:g} s per case); scale={args.scale:g}; "
         f"{time.time() - started:.0f} s in all.",
     ]
     if args.device == "cuda":

@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     args = parser.parse_args(argv)
     os.environ["BENCH_DEVICE"] = args.device  # read by the cases' torch side (utils reads UTILS_DEVICE)
 
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
             step()
             sync()  # GPU work is asynchronous: a step is done when the device is
 
-        _emit({"case": index, **median_ms(timed, warmup=2, budget_s=args.budget)})
+        _emit({"case": index, **median_ms(timed, warmup=2, budget_s=args.budget, clock=args.clock)})
 
     if args.cases is not None:
         for index in args.cases:
