@@ -9,7 +9,7 @@ so that both sides of a ratio run in the same minute (the machine's load changes
 minute); a cell is the median over rounds of each round's median time.
 
 Options: --threads 1,2  --rounds 2  --budget 2.0 (s per case and side)  --scale 1.0  --clock wall|cpu
---only SUBSTRING (cases whose name contains it)  --write (also write benchmarks/results.md).
+--only SUBSTRING (cases whose name contains it)  --skip SUBSTRING (leave those out)  --write (also write benchmarks/results.md).
 
 --device cuda: utils on CuPy against torch on CUDA (same cases), plus utils on CuPy against
 utils on NumPy for the ViT training step (goal: 10x). Without a GPU it says so and exits 0.
@@ -118,6 +118,7 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=float, default=2.0, help="seconds of timed repeats per case and side")
     parser.add_argument("--scale", type=float, default=1.0, help="shrink batches (1.0 = the stated sizes)")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument("--skip", default=None, help="leave out the cases whose name contains this text")
     parser.add_argument("--write", action="store_true", help=f"also write the table to {RESULTS.name}")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: utils on CuPy against torch on CUDA (skips, exit 0, without a GPU)")
@@ -133,7 +134,8 @@ def main(argv=None) -> int:
             return 0
 
     threads = [int(t) for t in args.threads.split(",")]
-    cases = [i for i, c in enumerate(CASES) if args.only.lower() in c.name.lower()]
+    cases = [i for i, c in enumerate(CASES) if args.only.lower() in c.name.lower()
+             and not (args.skip and args.skip.lower() in c.name.lower())]
     if not cases:
         parser.error(f"no case name contains {args.only!r}")
 
