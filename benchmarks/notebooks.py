@@ -42,9 +42,25 @@ def run_one(path: Path) -> dict:
     seconds = time.perf_counter() - started
     errors = [f"{o.get('ename')}: {o.get('evalue')}"[:200] for c in nb.cells if c.cell_type == "code"
               for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    slowest = max(((_cell_seconds(c), k) for k, c in enumerate(nb.cells) if c.cell_type == "code"), default=(0.0, -1))
     name = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
     return {"notebook": name, "seconds": seconds,
-            "kernel_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN), "errors": errors}
+            "kernel_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN), "errors": errors,
+            "slowest_cell": {"index": slowest[1], "seconds": slowest[0],
+                             "first_line": nb.cells[slowest[1]].source.strip().splitlines()[0][:60] if slowest[1] >= 0 else ""}}
+
+
+def _cell_seconds(cell) -> float:
+    """A cell's run time from the timestamps nbclient records (``metadata.execution``)."""
+    from datetime import datetime
+
+    stamps = cell.get("metadata", {}).get("execution", {})
+    try:
+        start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                      for k in ("iopub.status.busy", "iopub.status.idle"))
+    except (KeyError, ValueError):
+        return 0.0
+    return (end - start).total_seconds()
 
 
 def grade_one(week: str) -> dict:
@@ -106,11 +122,13 @@ def main(argv=None) -> int:
     for path in paths:
         print(f"  running {path.relative_to(REPO)} ...", file=sys.stderr, flush=True)
         rows.append(_child(["--one", str(path)]))
-    lines = ["| notebook | seconds | kernel peak RSS (MiB) | under 30 s | under 1 GiB | errors |",
-             "|---|---:|---:|---|---|---|"]
+    lines = ["| notebook | seconds | kernel peak RSS (MiB) | under 30 s | under 1 GiB | slowest cell | errors |",
+             "|---|---:|---:|---|---|---|---|"]
     for r in rows:
+        cell = r["slowest_cell"]
         lines.append(f"| {r['notebook']} | {r['seconds']:.1f} | {r['kernel_peak_mib']:.0f} | "
                      f"{_verdict(r['seconds'] <= GOAL_SECONDS)} | {_verdict(r['kernel_peak_mib'] <= GOAL_MIB)} | "
+                     f"#{cell['index']} `{cell['first_line']}` {cell['seconds']:.1f} s | "
                      f"{'; '.join(r['errors'])[:120] or 'none'} |")
     print("\n".join(lines))
     if args.grader:
