@@ -56,6 +56,37 @@ def test_conv2d_module_gradcheck_parameters(rng):
     gradcheck(lambda x, w, b: layer(x), x, layer.weight, layer.bias)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["channels-first", "channels-last"])
+@pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 0, 1, True), (2, 1, 1, True), ((2, 1), (0, 2), 1, False),
+                                                          (1, 1, 2, True)])
+def test_both_conv_layouts_match_direct_loop_and_gradcheck(rng, monkeypatch, channels_last, stride, padding, dilation, bias):
+    import importlib
+
+    conv_module = importlib.import_module("utils.nn.conv")
+    monkeypatch.setattr(conv_module, "use_channels_last", lambda *shape: channels_last)
+    x, w, b = t64(rng, 2, 3, 7, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4) if bias else None
+    s, p = nn.conv.pair(stride, "s", "t"), nn.conv.pair(padding, "p", "t")
+    if dilation == 1:
+        expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(4), s, p)
+        np.testing.assert_allclose(nn.conv2d(x, w, b, stride, padding).numpy(), expected, rtol=1e-12, atol=1e-12)
+    inputs = (x, w, b) if bias else (x, w)
+    gradcheck(lambda x, w, *b: nn.conv2d(x, w, b[0] if b else None, stride, padding, dilation), *inputs)
+
+
+def test_conv2d_layouts_agree_on_a_resnet_sized_map(rng):
+    """The layout switch (many channels, small map) gives the same numbers as the other layout."""
+    x = Tensor(rng.standard_normal((4, 64, 4, 4)), requires_grad=True, dtype=np.float64)
+    w, b = Tensor(rng.standard_normal((8, 64, 3, 3)), requires_grad=True, dtype=np.float64), Tensor(np.zeros(8), dtype=np.float64)
+    assert nn.conv.use_channels_last(64, 4, 4) and not nn.conv.use_channels_last(3, 32, 32)
+    g = rng.standard_normal((4, 8, 2, 2))
+    results = []
+    for layout in (nn.conv.conv2d_channels_last, nn.conv.conv2d_channels_first):
+        out, grads = layout(x.data, w.data, b.data, (2, 2), (1, 1), (1, 1), (2, 2))
+        results.append((out,) + grads(g, True, True, True))
+    for last, first in zip(*results):
+        np.testing.assert_allclose(last, first, rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_layout_init_and_state_dict():
     np.random.seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8))
