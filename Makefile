@@ -46,9 +46,9 @@ demo: setup            ## release every week, grade a sample class of submission
 lab: setup             ## students: open the course in JupyterLab, without nbgrader's instructor tools (works as root too)
 	$(PY) -m utils.lab course
 
-bench: setup           ## utils against PyTorch CPU on this machine (installs torch==2.13.0)
+bench: setup           ## utils against PyTorch on this machine (installs torch==2.13.0); BENCH_ARGS="--device cuda" or "--notebooks"
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 release: setup         ## the student bundle in release/, verified to hold no instructor material
 	$(PY) -m grader bundle --output release

@@ -32,6 +32,10 @@ class Case:
     arrays: Callable[[float], dict]
     utils_side: Callable[[dict], tuple]
     torch_side: Callable[[dict], tuple]
+    # How a test compares the two sides' results: "all" elements close (gradients), "most" (weights after
+    # Adam steps: a weight whose gradient is near zero moves by +-lr either way, so a few elements differ),
+    # "shapes" (dropout draws different masks in the two libraries).
+    compare: str = "all"
 
 
 def _scaled(n: int, scale: float, least: int = 2) -> int:
@@ -50,12 +54,22 @@ def _uniform(rng, bound: float, *shape):
 def _load_utils(module, params: dict) -> None:
     """Copy ``params`` (dotted name -> array) into a utils module's parameters."""
     for name, p in module.named_parameters():
-        p.data[...] = params[name]
+        p.data[...] = p.xp.asarray(params[name])
+
+
+def _torch_device():
+    """Where the torch side runs: ``$BENCH_DEVICE`` (set by the worker), the CPU by default."""
+    import os
+
+    import torch
+
+    return torch.device(os.environ.get("BENCH_DEVICE", "cpu"))
 
 
 def _load_torch(module, params: dict) -> None:
     import torch
 
+    module.to(_torch_device())
     with torch.no_grad():
         for name, p in module.named_parameters():
             p.copy_(torch.from_numpy(params[name]))
@@ -63,9 +77,10 @@ def _load_torch(module, params: dict) -> None:
 
 def _utils_grad_step(module, x, grad, call):
     """(step, result) for ``call(module, x).backward(grad)`` with every gradient kept."""
-    from utils import Tensor
+    from utils import Tensor, asnumpy
+    from utils.backend import default_device
 
-    x = Tensor(x, requires_grad=True)
+    x = Tensor(x, requires_grad=True, device=default_device())
 
     def step():
         x.grad = None
@@ -73,7 +88,7 @@ def _utils_grad_step(module, x, grad, call):
         call(module, x).backward(grad)
 
     def result():
-        return [x.grad] + [p.grad for _, p in module.named_parameters()]
+        return [asnumpy(x.grad)] + [asnumpy(p.grad) for _, p in module.named_parameters()]
 
     return step, result
 
@@ -81,8 +96,8 @@ def _utils_grad_step(module, x, grad, call):
 def _torch_grad_step(module, x, grad, call):
     import torch
 
-    x = torch.from_numpy(x.copy()).requires_grad_()
-    grad = torch.from_numpy(grad)
+    x = torch.from_numpy(x.copy()).to(_torch_device()).requires_grad_()
+    grad = torch.from_numpy(grad).to(_torch_device())
 
     def step():
         x.grad = None
@@ -90,7 +105,7 @@ def _torch_grad_step(module, x, grad, call):
         call(module, x).backward(grad)
 
     def result():
-        return [x.grad.numpy()] + [p.grad.numpy() for _, p in module.named_parameters()]
+        return [x.grad.cpu().numpy()] + [p.grad.cpu().numpy() for _, p in module.named_parameters()]
 
     return step, result
 
@@ -294,7 +309,7 @@ def _digits_utils(a):
             opt.step()
 
     def result():
-        return [p.data for _, p in model.named_parameters()]
+        return [utils.asnumpy(p.data) for _, p in model.named_parameters()]
 
     return step, result
 
@@ -308,11 +323,11 @@ def _digits_torch(a):
                           nn.Flatten(), nn.Linear(128, 10))
     _load_torch(model, a["params"])
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    X, y = torch.from_numpy(a["X"]), torch.from_numpy(a["y"])
+    X, y = torch.from_numpy(a["X"]).to(_torch_device()), torch.from_numpy(a["y"]).to(_torch_device())
     epoch = [0]
 
     def step():
-        order = torch.from_numpy(_epoch_order(epoch[0], len(X)))
+        order = torch.from_numpy(_epoch_order(epoch[0], len(X))).to(_torch_device())
         epoch[0] += 1
         for start in range(0, len(X), BATCH):
             idx = order[start:start + BATCH]
@@ -322,10 +337,12 @@ def _digits_torch(a):
             opt.step()
 
     def result():
-        return [p.detach().numpy() for _, p in model.named_parameters()]
+        return [p.detach().cpu().numpy() for _, p in model.named_parameters()]
 
     return step, result
 
+
+from .course_cases import COURSE_CASES  # noqa: E402  (they build on Case above)
 
 CASES = [
     _conv_case(64, 3, 32, 32),
@@ -336,4 +353,5 @@ CASES = [
     _gated_case("RNN", 64, 50, 8, 64),
     _mha_case(32, 64, 128, 4),
     Case("digits CNN, one epoch (1437 images, b32, SGD)", _digits_arrays, _digits_utils, _digits_torch),
+    *COURSE_CASES,
 ]

@@ -56,6 +56,37 @@ def test_conv2d_module_gradcheck_parameters(rng):
     gradcheck(lambda x, w, b: layer(x), x, layer.weight, layer.bias)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["channels-first", "channels-last"])
+@pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 0, 1, True), (2, 1, 1, True), ((2, 1), (0, 2), 1, False),
+                                                          (1, 1, 2, True)])
+def test_both_conv_layouts_match_direct_loop_and_gradcheck(rng, monkeypatch, channels_last, stride, padding, dilation, bias):
+    import importlib
+
+    conv_module = importlib.import_module("utils.nn.conv")
+    monkeypatch.setattr(conv_module, "use_channels_last", lambda *shape: channels_last)
+    x, w, b = t64(rng, 2, 3, 7, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4) if bias else None
+    s, p = nn.conv.pair(stride, "s", "t"), nn.conv.pair(padding, "p", "t")
+    if dilation == 1:
+        expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(4), s, p)
+        np.testing.assert_allclose(nn.conv2d(x, w, b, stride, padding).numpy(), expected, rtol=1e-12, atol=1e-12)
+    inputs = (x, w, b) if bias else (x, w)
+    gradcheck(lambda x, w, *b: nn.conv2d(x, w, b[0] if b else None, stride, padding, dilation), *inputs)
+
+
+def test_conv2d_layouts_agree_on_a_resnet_sized_map(rng):
+    """The layout switch (many channels, small map) gives the same numbers as the other layout."""
+    x = Tensor(rng.standard_normal((4, 64, 4, 4)), requires_grad=True, dtype=np.float64)
+    w, b = Tensor(rng.standard_normal((8, 64, 3, 3)), requires_grad=True, dtype=np.float64), Tensor(np.zeros(8), dtype=np.float64)
+    assert nn.conv.use_channels_last(64, 4, 4) and not nn.conv.use_channels_last(3, 32, 32)
+    g = rng.standard_normal((4, 8, 2, 2))
+    results = []
+    for layout in (nn.conv.conv2d_channels_last, nn.conv.conv2d_channels_first):
+        out, grads = layout(x.data, w.data, b.data, (2, 2), (1, 1), (1, 1), (2, 2))
+        results.append((out,) + grads(g, True, True, True))
+    for last, first in zip(*results):
+        np.testing.assert_allclose(last, first, rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_layout_init_and_state_dict():
     np.random.seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8))
@@ -125,6 +156,39 @@ def test_overlapping_max_windows_accumulate_gradient():
     out = nn.max_pool2d(x, (1, 2), stride=1)  # the 5 wins two windows
     out.backward(np.ones(out.shape))
     np.testing.assert_array_equal(x.grad, [[[[0.0, 2.0, 1.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (3, 1, 0), (2, 2, 0), ((2, 3), (1, 2), (1, 0))])
+def test_max_pool_backward_scatter_matches_loop_twin_with_ties(rng, k, s, p):
+    from utils.nn import pooling
+
+    kernel, stride, pad = (nn.conv.pair(v, "v", "test") for v in (k, s, p))
+    x = np.round(rng.standard_normal((2, 3, 7, 6)) * 2) / 2  # coarse values: many ties
+    padded = np.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2), constant_values=-np.inf)
+    padded_shape = padded.shape
+    ho, wo = (padded_shape[2] - kernel[0]) // stride[0] + 1, (padded_shape[3] - kernel[1]) // stride[1] + 1
+    first_max = np.zeros((2, 3, ho, wo), dtype=np.uint8)  # row-major index of each window's first maximum
+    for i in range(ho):
+        for j in range(wo):
+            window = padded[:, :, i * stride[0]:i * stride[0] + kernel[0], j * stride[1]:j * stride[1] + kernel[1]]
+            first_max[:, :, i, j] = window.reshape(2, 3, -1).argmax(axis=-1)
+    g = rng.standard_normal((2, 3, ho, wo))
+    loop = pooling.max_pool_backward_loop(g, first_max, padded_shape, kernel, stride)
+    scatter = pooling.max_pool_backward_scatter(g, first_max, padded_shape, kernel, stride)
+    np.testing.assert_allclose(scatter, loop, rtol=1e-12, atol=1e-12)
+    assert abs(loop.sum() - g.sum()) < 1e-9  # every window's gradient lands once, never duplicated
+
+
+@pytest.mark.parametrize("route", ["loop", "scatter"])
+def test_max_pool_gradcheck_each_backward_route(rng, monkeypatch, route):
+    from utils.nn import pooling
+
+    twin = getattr(pooling, f"max_pool_backward_{route}")
+    monkeypatch.setattr(pooling, "max_pool_backward_scatter", twin)  # overlapping windows take this name
+    monkeypatch.setattr(pooling, "max_pool_backward_loop", twin)
+    x = Tensor(rng.standard_normal((2, 2, 7, 6)), requires_grad=True, dtype=np.float64)
+    gradcheck(lambda x: nn.max_pool2d(x, 3, 2, 1), x)
+    gradcheck(lambda x: nn.max_pool2d(x, 2), x)
 
 
 def test_adaptive_avg_pool(rng):

@@ -43,6 +43,28 @@ def test_embedding_gradcheck():
     gradcheck(lambda w: emb(idx) * 1.5, emb.weight)
 
 
+@pytest.mark.parametrize("route", ["scatter_rows", "scatter_rows_loop"])
+def test_embedding_gradcheck_each_scatter_twin(rng, monkeypatch, route):
+    import importlib
+
+    module = importlib.import_module("utils.nn.embedding")  # (utils.nn.embedding is also a function's name)
+    monkeypatch.setattr(module, "scatter_rows", getattr(module, route))
+    emb = Embedding(6, 3).double()
+    idx = rng.integers(0, 6, size=(4, 5))  # repeats: rows collect several gradients
+    gradcheck(lambda w: emb(idx) * 1.5, emb.weight)
+
+
+def test_embedding_scatter_matches_its_loop_twin(rng):
+    from utils.nn.embedding import scatter_rows, scatter_rows_loop
+
+    rows = rng.integers(0, 7, size=200)  # (M,) many repeats, some rows never hit
+    g2 = rng.standard_normal((200, 5)).astype(np.float32)
+    fast, loop = scatter_rows(g2, rows, 9), scatter_rows_loop(g2, rows, 9)
+    assert fast.shape == (9, 5) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast, loop, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fast[7:], 0.0)
+
+
 def test_embedding_errors():
     emb = Embedding(4, 3)
     with pytest.raises(IndexError, match="index 4 is out of range for 4 embeddings"):

@@ -1,10 +1,13 @@
 """2-D convolution (``Conv2d``, NCHW) through im2col and one batched GEMM.
 
 Forward: pad once, take a strided *view* of every ``kh x kw`` window (no copy), lay the
-windows out as columns ``(N, C*kh*kw, Ho*Wo)`` (the one im2col copy), and multiply by the
+windows out as columns ``(C*kh*kw, N*Ho*Wo)`` (the one im2col copy), and multiply by the
 weight matrix ``(O, C*kh*kw)``. Backward: the weight gradient is one more GEMM against
 the same columns; the input gradient is a GEMM back to columns followed by col2im, a
 scatter-add of ``kh*kw`` strided slices (a loop over kernel offsets, never over pixels).
+Small maps with many channels use the same three GEMMs with channels innermost
+(``conv2d_channels_last``), so that copies move runs of C numbers instead of runs of Wo;
+tests check both layouts against a direct loop and gradcheck both.
 
 Output size, per spatial axis (PyTorch's formula):
 
@@ -105,31 +108,108 @@ def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation
     ho, wo = output_size(h, kh, stride[0], padding[0], dilation[0]), output_size(w, kw, stride[1], padding[1], dilation[1])
     if ho <= 0 or wo <= 0:
         raise ValueError(f"conv2d: input {x.shape} padded by {padding} is smaller than the (dilated) kernel {(kh, kw)}")
-    padded = pad2d(x.data, padding)  # (N, C, Hp, Wp)
-    # One GEMM over the whole batch: windows as columns (C*kh*kw, N*L), L = Ho*Wo.
-    cols = windows(padded, (kh, kw), stride, dilation).transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)  # (C*kh*kw, N*L)
-    w2 = weight.data.reshape(o, c * kh * kw)  # (O, C*kh*kw)
-    out = w2 @ cols  # (O, N*L)
-    if bias is not None:
-        out += bias.data[:, None]
-    out = out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3).copy()  # (N, O, Ho, Wo), C-contiguous
+    layout = conv2d_channels_last if use_channels_last(c, ho, wo) else conv2d_channels_first
+    out, grads = layout(x.data, weight.data, None if bias is None else bias.data, stride, padding, dilation, (ho, wo))
 
     def backward(g):
-        g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*L)
-        gx = gw = gb = None
-        if x.requires_grad:
-            # col2im channel-first, so each kernel offset adds contiguous (Ho, Wo) blocks
-            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 1, 2, 4, 5)  # (C, N, kh, kw, Ho, Wo)
-            gpad = col2im(gcols, (c, n) + padded.shape[2:], stride, dilation)  # (C, N, Hp, Wp)
-            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w].transpose(1, 0, 2, 3)  # (N, C, H, W)
-        if weight.requires_grad:
-            gw = (g2 @ cols.T).reshape(weight.shape)  # (O, C, kh, kw)
-        if bias is not None and bias.requires_grad:
-            gb = g2.sum(axis=1)  # (O,)
+        gx, gw, gb = grads(g, x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(out, parents, backward, "conv2d")  # (N, O, Ho, Wo)
+
+
+def use_channels_last(channels: int, ho: int, wo: int) -> bool:
+    """Small feature maps with many channels (ResNet's later stages) run faster channels-last."""
+    return channels >= 32 and ho * wo <= 64
+
+
+def conv2d_channels_first(a, w, b, stride, padding, dilation, out_hw):
+    """The convolution as one GEMM against im2col columns laid out (C*kh*kw, N*Ho*Wo).
+
+    Args:
+        a: (N, C, H, W) array; w: (O, C, kh, kw); b: (O,) or None; out_hw: (Ho, Wo).
+    Returns:
+        out: (N, O, Ho, Wo); grads(g, need_x, need_w, need_b) -> (gx, gw, gb), None where not needed.
+    """
+    xp = get_xp(a)
+    n, c, h, wd = a.shape
+    o, _, kh, kw = w.shape
+    ho, wo = out_hw
+    padded = pad2d(a, padding)  # (N, C, Hp, Wp)
+    # One GEMM over the whole batch: windows as columns (C*kh*kw, N*L), L = Ho*Wo.
+    cols = windows(padded, (kh, kw), stride, dilation).transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)  # (C*kh*kw, N*L)
+    w2 = w.reshape(o, c * kh * kw)  # (O, C*kh*kw)
+    prod = (w2 @ cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, Ho, Wo) view
+    out = xp.empty(prod.shape, dtype=prod.dtype)  # (N, O, Ho, Wo), C-contiguous
+    if b is None:
+        out[...] = prod
+    else:  # the bias rides along with the copy into NCHW order (one pass, not two)
+        xp.add(prod, b[:, None, None], out=out)
+
+    def grads(g, need_x, need_w, need_b):
+        g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*L)
+        gx = gw = gb = None
+        if need_x:
+            # col2im channel-first, so each kernel offset adds contiguous (Ho, Wo) blocks
+            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 1, 2, 4, 5)  # (C, N, kh, kw, Ho, Wo)
+            gpad = col2im(gcols, (c, n) + padded.shape[2:], stride, dilation)  # (C, N, Hp, Wp)
+            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd].transpose(1, 0, 2, 3)  # (N, C, H, W)
+        if need_w:
+            gw = (cols @ g2.T).T.reshape(w.shape)  # (O, C, kh, kw); OpenBLAS runs this product order faster
+        if need_b:
+            gb = g2.sum(axis=1)  # (O,)
+        return gx, gw, gb
+
+    return out, grads
+
+
+def conv2d_channels_last(a, w, b, stride, padding, dilation, out_hw):
+    """The same convolution with pixels outermost and channels innermost ("HWNC").
+
+    The image is copied once to (Hp, Wp, N, C); the GEMM's left matrix has one row per
+    output pixel and image (Ho*Wo*N rows) and one column per kernel entry and channel
+    (kh*kw*C). Every copy and scatter-add then moves runs of C contiguous numbers, where
+    the channels-first layout moves runs of Wo: on a 2x2 or 4x4 feature map with 64-256
+    channels that is 30-45 % faster. Arguments and returns as ``conv2d_channels_first``.
+    """
+    xp = get_xp(a)
+    n, c, h, wd = a.shape
+    o, _, kh, kw = w.shape
+    ho, wo = out_hw
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    xt = xp.zeros((h + 2 * ph, wd + 2 * pw, n, c), dtype=a.dtype)  # (Hp, Wp, N, C)
+    xt[ph:ph + h, pw:pw + wd] = a.transpose(2, 3, 0, 1)
+    taps = [(p, q, slice(p * dh, p * dh + sh * (ho - 1) + 1, sh), slice(q * dw, q * dw + sw * (wo - 1) + 1, sw))
+            for p in range(kh) for q in range(kw)]  # each kernel entry's (rows, cols) of xt
+    rows = xp.empty((ho, wo, n, kh, kw, c), dtype=a.dtype)  # row (i, j, n), column (p, q, c)
+    for p, q, r, s in taps:
+        rows[:, :, :, p, q, :] = xt[r, s]  # (Ho, Wo, N, C)
+    rows = rows.reshape(ho * wo * n, kh * kw * c)  # (L*N, kh*kw*C)
+    wr = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)  # (kh*kw*C, O)
+    prod = (rows @ wr).reshape(ho, wo, n, o).transpose(2, 3, 0, 1)  # (N, O, Ho, Wo) view
+    out = xp.empty(prod.shape, dtype=prod.dtype)  # (N, O, Ho, Wo), C-contiguous
+    if b is None:
+        out[...] = prod
+    else:
+        xp.add(prod, b[:, None, None], out=out)
+
+    def grads(g, need_x, need_w, need_b):
+        gr = g.transpose(2, 3, 0, 1).reshape(ho * wo * n, o)  # (L*N, O)
+        gx = gw = gb = None
+        if need_x:
+            grows = (gr @ wr.T).reshape(ho, wo, n, kh, kw, c)  # (Ho, Wo, N, kh, kw, C)
+            gxt = xp.zeros(xt.shape, dtype=a.dtype)  # (Hp, Wp, N, C)
+            for p, q, r, s in taps:
+                gxt[r, s] += grows[:, :, :, p, q, :]
+            gx = gxt[ph:ph + h, pw:pw + wd].transpose(2, 3, 0, 1)  # (N, C, H, W)
+        if need_w:
+            gw = (rows.T @ gr).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)  # (O, C, kh, kw)
+        if need_b:
+            gb = gr.sum(axis=0)  # (O,)
+        return gx, gw, gb
+
+    return out, grads
 
 
 class Conv2d(Module):
@@ -166,7 +246,7 @@ class Conv2d(Module):
         x = self._input(x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W), got {x.shape}")
-        check_same_float_dtype(repr(self), x, self.weight)
+        check_same_float_dtype(self, x, self.weight)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:

@@ -10,10 +10,14 @@ from .init import uniform_fan_in
 from .module import Module, Parameter
 
 
-def check_same_float_dtype(layer: str, x: Tensor, weight: Tensor) -> None:
-    """Raise ``TypeError`` naming ``layer`` unless ``x`` is floating with the weight's dtype."""
+def check_same_float_dtype(layer, x: Tensor, weight: Tensor) -> None:
+    """Raise ``TypeError`` naming ``layer`` unless ``x`` is floating with the weight's dtype.
+
+    ``layer`` is a name or a module; a module's ``repr`` is only built for the message.
+    """
     if x.dtype.kind != "f" or x.dtype != weight.dtype:
-        raise TypeError(f"{layer}: expected input of dtype {weight.dtype} (the weight's dtype), got {x.dtype}")
+        name = layer if isinstance(layer, str) else repr(layer)
+        raise TypeError(f"{name}: expected input of dtype {weight.dtype} (the weight's dtype), got {x.dtype}")
 
 
 def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
@@ -75,7 +79,7 @@ class Linear(Module):
         x = self._input(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (*, {self.in_features}), got {x.shape}")
-        check_same_float_dtype(repr(self), x, self.weight)
+        check_same_float_dtype(self, x, self.weight)
         return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -8,10 +8,14 @@ the windows), which is several times faster for small kernels. Output size per s
     H_out = floor((H + 2*padding - kernel_size) / stride) + 1
 
 Max pooling sends each window's gradient to ONE input position, the first maximum in
-the window in row-major order (as PyTorch does), not split across ties.
+the window in row-major order (as PyTorch does), not split across ties. Its backward is
+one pass per kernel offset when windows do not overlap (``max_pool_backward_loop``) and
+one scatter-add of flat indices when they do (``max_pool_backward_scatter``); the tests
+check each against the other and gradcheck both.
 """
 from __future__ import annotations
 
+from ..backend import get_array_module as get_xp
 from ..tensor import Tensor, as_tensor
 from .conv import col2im, output_size, pad2d, pair, windows
 from .module import Module
@@ -43,6 +47,49 @@ def _window_offsets(kernel: tuple, stride: tuple, out_hw: tuple) -> list:
             for p in range(kh) for q in range(kw)]
 
 
+def max_pool_backward_loop(g, first_max, padded_shape: tuple, kernel: tuple, stride: tuple):
+    """Route each window's gradient to its (first) maximum: one pass per kernel offset.
+
+    Args:
+        g: (N, C, Ho, Wo) gradient of the pooled output.
+        first_max: (N, C, Ho, Wo) integers, the row-major index in its window of each maximum.
+        padded_shape: (N, C, Hp, Wp).
+    Returns:
+        (N, C, Hp, Wp): the gradient of the padded input.
+    """
+    xp = get_xp(g)
+    ho, wo = g.shape[2:]
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]  # every pixel hears from one window at most
+    gpad = xp.zeros(padded_shape, dtype=g.dtype)  # (N, C, Hp, Wp)
+    for k, rows_cols in enumerate(_window_offsets(kernel, stride, (ho, wo))):
+        target = gpad[(slice(None), slice(None)) + rows_cols]  # (N, C, Ho, Wo) view
+        if disjoint:
+            xp.multiply(g, first_max == k, out=target)
+        else:  # overlapping windows may both send to one pixel: add
+            target += g * (first_max == k)
+    return gpad
+
+
+def max_pool_backward_scatter(g, first_max, padded_shape: tuple, kernel: tuple, stride: tuple):
+    """The same as ``max_pool_backward_loop`` by one scatter-add (``bincount``) of flat indices.
+
+    The flat index of window ``(n, c, i, j)``'s maximum in the padded input is its plane's
+    start, plus its top-left pixel ``(i*sh, j*sw)``, plus the maximum's offset in the window.
+    Several times faster for overlapping windows (3x3 stride 2), where the loop makes
+    ``kh*kw`` read-modify-write passes.
+    """
+    xp = get_xp(g)
+    n, c, ho, wo = g.shape
+    hp, wp = padded_shape[2:]
+    kh, kw = kernel
+    plane = (xp.arange(n * c) * (hp * wp)).reshape(n, c, 1, 1)  # (N, C, 1, 1)
+    corner = (xp.arange(ho) * (stride[0] * wp))[:, None] + xp.arange(wo) * stride[1]  # (Ho, Wo)
+    in_window = (xp.arange(kh)[:, None] * wp + xp.arange(kw)).reshape(-1)  # (kh*kw,) row-major
+    flat = plane + corner + in_window[first_max]  # (N, C, Ho, Wo)
+    summed = xp.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=n * c * hp * wp)  # float64
+    return summed.astype(g.dtype).reshape(padded_shape)  # (N, C, Hp, Wp)
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     """Maximum over each ``kh x kw`` window (padding counts as -inf).
 
@@ -72,13 +119,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     overlapping = stride[0] < kh or stride[1] < kw
 
     def backward(g):
-        gpad = xp.zeros(padded.shape, dtype=x.dtype)  # (N, C, Hp, Wp)
-        for k in range(kh * kw):
-            target = gpad[(slice(None), slice(None)) + offsets[k]]  # (N, C, Ho, Wo) view
-            if overlapping:
-                target += g * (first_max == k)
-            else:  # windows do not overlap: every input position receives from one window at most
-                xp.multiply(g, first_max == k, out=target)
+        route = max_pool_backward_scatter if overlapping else max_pool_backward_loop
+        gpad = route(g, first_max, padded.shape, (kh, kw), stride)  # (N, C, Hp, Wp)
         return (gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w],)  # (N, C, H, W)
 
     return Tensor._make(out, (x,), backward, "max_pool2d")
