@@ -124,3 +124,36 @@ def test_a_missing_folder_is_named(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["nowhere"]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def _lab_as_seen(command, course):
+    """Menus and side-bar tabs of JupyterLab with a notebook open, seen in headless Chromium."""
+    import nbformat
+    from browser_helpers import chromium
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, course / "course" / "week.ipynb")
+    with Lab(command, course, course / "home") as lab, chromium() as driver:
+        driver.get(lab.url("/lab/tree/week.ipynb"))
+        deadline = time.monotonic() + 90
+        while not driver.execute_script("return document.querySelectorAll('.jp-NotebookPanel-toolbar').length"):
+            assert time.monotonic() < deadline, "JupyterLab did not open the notebook within 90 s"
+            time.sleep(0.5)
+        time.sleep(2)  # late plugins add their menus and panels
+        return driver.execute_script("""return {
+            menus: Array.from(document.querySelectorAll('.lm-MenuBar-itemLabel')).map(e => e.textContent),
+            tabs: Array.from(document.querySelectorAll('.jp-SideBar .lm-TabBar-tab')).map(e => e.getAttribute('title') || e.textContent)};""")
+
+
+@pytest.mark.slow
+def test_in_a_browser_the_student_lab_has_no_nbgrader_menu_or_create_assignment_panel(course):
+    from browser_helpers import browser_unavailable_reason
+
+    if browser_unavailable_reason():
+        pytest.skip(browser_unavailable_reason())
+    plain = _lab_as_seen([sys.executable, "-m", "jupyterlab", "course", *_root_args()], course)
+    assert "Nbgrader" in plain["menus"] and any("Create Assignment" in t for t in plain["tabs"]), plain  # the control
+    student = _lab_as_seen([sys.executable, "-m", "utils.lab", "course"], course)
+    assert "File" in student["menus"] and "Nbgrader" not in student["menus"], student
+    assert not any("Nbgrader" in t or "Assignment" in t for t in student["tabs"]), student
