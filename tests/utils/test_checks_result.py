@@ -232,3 +232,13 @@ def test_check_gradients_reach_inputs_names_the_input_cut_off():
     assert not cut.passed and "does not require grad" in cut.message
     crash = check_gradients_reach_inputs(lambda x, y: 1 / 0, {"a": a, "b": b})
     assert not crash.passed and "ZeroDivisionError" in crash.message
+
+
+def test_running_out_of_memory_is_never_a_failed_item():
+    from utils.checks import run_student
+
+    def hog():
+        raise MemoryError("Unable to allocate 2.00 TiB")
+
+    with pytest.raises(MemoryError):
+        run_student("forward", hog)

@@ -410,6 +410,8 @@ def run_student(name: str, fn, *args, **kwargs):
         ``(value, None)`` when the call succeeds, or ``(None, item)`` where ``item`` is a
         failed ``CheckItem`` named ``name``: for ``NotImplementedError`` it says which
         stub to fill in; for any other exception it shows the exception type and message.
+        ``MemoryError`` passes through unchanged, as in ``requires``: running out of memory is
+        never disguised as a wrong answer (the grader reports it as a status of its own).
 
     Typical use inside a check::
 
@@ -422,6 +424,8 @@ def run_student(name: str, fn, *args, **kwargs):
     except NotImplementedError as exc:
         stub = _qualified_stub_name(exc, _callable_name(fn))
         return None, CheckItem(name, False, not_implemented_message(stub))
+    except MemoryError:
+        raise
     except Exception as exc:  # a student's bug must become a failed item, never a crash
         where = _qualified_stub_name(exc, _callable_name(fn))
         return None, CheckItem(name, False, f"calling `{_callable_name(fn)}` raised {type(exc).__name__}: {exc} (in `{where}`)")
