@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
 
-.PHONY: setup jail-tool test test-gpu demo lab bench bench-grading release generate autograde feedback export clean
+.PHONY: setup jail-tool test test-fast test-gpu demo lab bench bench-grading release generate autograde feedback export clean
 
 setup: $(STAMP) jail-tool
 
@@ -29,6 +29,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+test-fast: setup       ## developers' quick loop: everything but notebooks, grading, servers and training
+	$(PY) -m pytest -m "not slow" -q
 
 test: setup            ## the whole test suite (what CI runs)
 	$(PY) -m pytest --durations=10

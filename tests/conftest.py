@@ -30,3 +30,20 @@ def _forget_failed_visible_checks():
     result._FAILING.clear()
     yield
     result._FAILING.clear()
+
+
+# Tests that run notebooks in a kernel, grade through nbgrader and the jail, start servers or
+# browsers, or train models: `make test-fast` leaves them out (`-m "not slow"`); CI runs all.
+SLOW_MODULES = {
+    "test_weeks.py", "test_visible_hidden_agreement.py", "test_gpu_notebooks.py", "test_grading.py",
+    "test_hostile_class.py", "test_hostile_pages.py", "test_jail_hostile.py", "test_rootless.py", "test_exchange.py",
+    "test_postgres_gradebook.py", "test_sandbox.py", "test_similarity.py", "test_deadlines.py", "test_seeds.py",
+    "test_lab.py", "test_check_tool.py", "test_seed_notebook.py",
+}
+SLOW_FIXTURES = {"pilot_course"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
