@@ -73,6 +73,7 @@ class ClassReport:
     checks: list            # [CheckTally], hardest first
     mistakes: list          # [Mistake], most students first
     similar: list = field(default_factory=list)  # rows of ``grader similarity``'s pairs.csv, when it ran
+    late: list = field(default_factory=list)     # [(student, "late 2:03:00, -3 pt")] for late submissions
 
 
 def exercise_titles(course: Course, week: str) -> dict:
@@ -94,6 +95,14 @@ def similar_pairs(course: Course, week: str) -> list[dict]:
         return []
     with open(table, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def late_submissions(course: Course, week: str, students: list) -> list:
+    """``[(student, lateness as the grade table words it)]`` for the late ones (``grader.deadlines``)."""
+    from .deadlines import lateness
+
+    found = ((s, lateness(course, week, s)) for s in students)
+    return sorted((s, info.text()) for s, info in found if info.late)
 
 
 def summarise(course: Course, week: str) -> ClassReport:
@@ -136,6 +145,7 @@ def summarise(course: Course, week: str) -> ClassReport:
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         mistakes=sorted(mistakes.values(), key=lambda m: (-len(m.students), m.check))[:MAX_MESSAGES],
         similar=similar_pairs(course, week),
+        late=late_submissions(course, week, [o.student for o in outcomes]),
     )
 
 
@@ -236,6 +246,11 @@ def render(report: ClassReport) -> str:
         parts.append(_table(["student", "kind", "reason"], [(_e(s), _e(k), _e(r)) for s, k, r in report.not_gradable]))
     else:
         parts.append("<p>Every submission was graded.</p>")
+    parts.append("<h2>Late submissions</h2>")
+    if report.late:
+        parts.append(_table(["student", "lateness"], [(_e(s), _e(text)) for s, text in report.late]))
+    else:
+        parts.append("<p>None (or no due date set: <code>c.DueDates.due</code> in nbgrader_config.py).</p>")
     parts.append("<h2>Similar submissions</h2>")
     if report.similar:
         parts.append("<p>Pairs flagged by <code>python -m grader similarity</code> (its report.html shows the shared code).</p>")

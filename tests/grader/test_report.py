@@ -51,9 +51,11 @@ def test_student_text_is_escaped():
     hostile = "<img src=x onerror=alert(1)>"
     report = ClassReport(week=PILOT, graded=[], not_gradable=[("eve", "invalid_json", hostile)],
                          exercises=[], checks=[], mistakes=[Mistake("c", hostile, {"eve"})],
-                         similar=[{"student": hostile, "matches": "bob", "share_of_student": "0.97", "share_of_match": "0.91"}])
+                         similar=[{"student": hostile, "matches": "bob", "share_of_student": "0.97", "share_of_match": "0.91"}],
+                         late=[("eve", "late 0:00:05, -3 pt")])
     page = render(report)
     assert hostile not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # the reason and the pair
+    assert "late 0:00:05, -3 pt" in page
 
 
 def test_similarity_pairs_appear_when_that_report_exists(tmp_path):
