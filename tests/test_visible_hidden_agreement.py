@@ -60,6 +60,11 @@ NOT_VISIBLE = {
         "quiz_all_wrong": QUIZ,
         "liar_vit_public_weights": LIAR,
     },
+    "week7_autoencoders": {
+        "quiz_all_wrong": QUIZ,
+        "liar_ae_public_weights": LIAR,
+        "liar_vae_public_weights": LIAR,
+    },
 }
 
 
