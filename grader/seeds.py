@@ -3,7 +3,8 @@
 A notebook's training goal (its ``assert metric >= goal`` after training) must be met by the
 reference with room to spare, not by one lucky initialisation. This runs each reference
 notebook ``solutions/<week>/`` from the top down to its goal cell once per seed, in a fresh
-Jupyter kernel, and reports the metric per seed and the worst margin.
+Jupyter kernel, and reports the metric per seed and the worst margin. A notebook with several
+goals (week 7: a reconstruction error, then an ELBO) is run to each of them in turn.
 
 Seed ``s`` shifts every ``np.random.seed(k)`` (initial weights) and every ``seed=k`` passed to
 a ``DataLoader`` (shuffling) by ``1000 * s``; seed 0 is the notebook as written. Data sets and
@@ -35,6 +36,7 @@ class SeedRun:
     goal: float | None        # right-hand side
     op: str                   # ">=" or "<="
     error: str = ""
+    goal_index: int = 0       # which goal of the notebook (0: the first assert)
 
     @property
     def margin(self) -> float | None:
@@ -51,16 +53,25 @@ def reseed(source: str, seed: int) -> str:
     return LOADER_SEED.sub(lambda m: f"{m['call']}{int(m['k']) + shift}", source)
 
 
-def goal_notebook(nb, seed: int):
-    """The cells up to the first goal assert, reseeded, the assert replaced by a record of both
-    sides, and a last cell printing them; ``None`` when the notebook states no goal."""
+def count_goals(nb) -> int:
+    """How many goal asserts the notebook's code cells hold (at most one per cell is read)."""
+    return sum(1 for cell in nb.cells if cell.cell_type == "code" and GOAL.search(cell.source))
+
+
+def goal_notebook(nb, seed: int, goal_index: int = 0):
+    """The cells up to goal assert number ``goal_index`` (earlier goals stay asserts), reseeded,
+    that assert replaced by a record of both sides, and a last cell printing them; ``None`` when
+    the notebook states no such goal."""
     cells = []
+    seen = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         source = reseed(cell.source, seed)
         found = GOAL.search(source)
-        if found:
+        if found and seen < goal_index:
+            seen += 1
+        elif found:
             record = f"{found['indent']}__goal__ = (float({found['lhs']}), float({found['rhs']}), {found['op']!r})"
             cells.append(nbformat.v4.new_code_cell(source[:found.start()] + record + source[found.end():]))
             cells.append(nbformat.v4.new_code_cell(f"import json as _json\nprint({MARKER!r} + _json.dumps(__goal__))"))
@@ -71,12 +82,12 @@ def goal_notebook(nb, seed: int):
     return None
 
 
-def run_seed(notebook: Path, seed: int, cell_timeout: int = 900) -> SeedRun:
-    """Run ``notebook`` to its goal with ``seed`` in a fresh kernel."""
+def run_seed(notebook: Path, seed: int, cell_timeout: int = 900, goal_index: int = 0) -> SeedRun:
+    """Run ``notebook`` to its goal number ``goal_index`` with ``seed`` in a fresh kernel."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    nb = goal_notebook(nbformat.read(notebook, as_version=4), seed)
+    nb = goal_notebook(nbformat.read(notebook, as_version=4), seed, goal_index)
     if nb is None:
         raise GraderError(f"{notebook} has no goal to check (no 'assert metric >= goal, ...' line)")
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
@@ -85,26 +96,28 @@ def run_seed(notebook: Path, seed: int, cell_timeout: int = 900) -> SeedRun:
     try:
         client.execute()
     except CellExecutionError as exc:
-        return SeedRun(seed, None, None, "", str(exc).strip().splitlines()[-1][:300])
+        return SeedRun(seed, None, None, "", str(exc).strip().splitlines()[-1][:300], goal_index)
     for output in nb.cells[-1].get("outputs", []):
         text = output.get("text", "")
         if MARKER in text:
             metric, goal, op = json.loads(text.split(MARKER, 1)[1])
-            return SeedRun(seed, metric, goal, op)
-    return SeedRun(seed, None, None, "", "the goal cell printed no result")
+            return SeedRun(seed, metric, goal, op, "", goal_index)
+    return SeedRun(seed, None, None, "", "the goal cell printed no result", goal_index)
 
 
 def check_seeds(course: Course, week: str, seeds: int = 5, progress=print) -> list[SeedRun]:
     notebook = course.solutions / week / course.notebook_name(course.check_week(week))
     runs = []
-    for seed in range(seeds):
-        run = run_seed(notebook, seed)
-        progress(describe_run(week, run))
-        runs.append(run)
+    for goal_index in range(max(1, count_goals(nbformat.read(notebook, as_version=4)))):
+        for seed in range(seeds):
+            run = run_seed(notebook, seed, goal_index=goal_index)
+            progress(describe_run(week, run))
+            runs.append(run)
     return runs
 
 
 def describe_run(week: str, run: SeedRun) -> str:
+    week = f"{week} goal {run.goal_index + 1}" if run.goal_index else week
     if run.metric is None:
         return f"{week} seed {run.seed}: failed: {run.error}"
     verdict = "met" if run.margin >= 0 else "MISSED"
@@ -112,6 +125,10 @@ def describe_run(week: str, run: SeedRun) -> str:
 
 
 def summary(week: str, runs: list[SeedRun]) -> str:
+    """One line per goal: the range of the metric over the seeds and the worst margin."""
+    goals = sorted({r.goal_index for r in runs})
+    if len(goals) > 1:
+        return "\n".join(summary(f"{week} goal {g + 1}", [r for r in runs if r.goal_index == g]) for g in goals)
     metrics = [r.metric for r in runs if r.metric is not None]
     failed = len(runs) - len(metrics)
     if not metrics:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grader.course import GraderError
-from grader.seeds import GOAL, goal_notebook, reseed, run_seed
+from grader.seeds import GOAL, count_goals, goal_notebook, reseed, run_seed
 
 
 def test_reseed_shifts_training_seeds_but_not_the_data():
@@ -39,6 +39,18 @@ def test_goal_notebook_stops_at_the_goal(tmp_path):
     cut = goal_notebook(nb, 1)
     assert len(cut.cells) == 3 and "after the goal" not in "".join(c.source for c in cut.cells)
     assert "assert" not in cut.cells[1].source
+
+
+def test_a_later_goal_is_reached_past_the_earlier_ones():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("err = 0.1\nassert err <= 0.2, 'first'"),
+                                         nbformat.v4.new_code_cell("np.random.seed(2)\nelbo = -3\nassert elbo >= -5, 'second'"),
+                                         nbformat.v4.new_code_cell("assert 1 >= 2, 'never run'")])
+    assert count_goals(nb) == 3
+    cut = goal_notebook(nb, 1, goal_index=1)
+    assert len(cut.cells) == 3
+    assert "assert err <= 0.2" in cut.cells[0].source, "an earlier goal stays an assert"
+    assert "__goal__ = (float(elbo), float(-5), '>=')" in cut.cells[1].source and "np.random.seed(1002)" in cut.cells[1].source
+    assert goal_notebook(nb, 0, goal_index=3) is None
 
 
 def test_a_run_reports_the_metric_per_seed_in_a_real_kernel(tmp_path):
