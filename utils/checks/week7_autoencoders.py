@@ -172,7 +172,10 @@ def _likely(item: CheckItem, hint: str) -> CheckItem:
 
 
 def _matches(received, candidate) -> bool:
-    received, candidate = _numpy(received), _numpy(candidate)
+    try:
+        received, candidate = _numpy(received), _numpy(candidate)
+    except (TypeError, ValueError):  # not an array at all (None, a string): it matches nothing
+        return False
     return received.shape == candidate.shape and bool(np.all(np.isfinite(candidate))) and \
         np.allclose(received, candidate, rtol=1e-4, atol=1e-5)
 
