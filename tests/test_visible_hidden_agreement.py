@@ -60,6 +60,10 @@ NOT_VISIBLE = {
         "quiz_all_wrong": QUIZ,
         "liar_vit_public_weights": LIAR,
     },
+    "week9_multimodal": {
+        "quiz_all_wrong": QUIZ,
+        "liar_text_public_weights": LIAR,
+    },
 }
 
 
