@@ -60,6 +60,10 @@ NOT_VISIBLE = {
         "quiz_all_wrong": QUIZ,
         "liar_vit_public_weights": LIAR,
     },
+    "week8_gans": {
+        "quiz_all_wrong": QUIZ,
+        "liar_generator_public_weights": LIAR,
+    },
 }
 
 
