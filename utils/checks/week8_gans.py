@@ -421,8 +421,9 @@ def touched(grads, stale) -> bool:
     return False
 
 
-DETACH_HINT = ("when opt_d stepped, the generator's parameters already held gradients from the discriminator's loss: "
-               "the discriminator's update must not reach G. Feed D the fakes as fake.detach() there")
+DETACH_HINT = ("when opt_d stepped, the generator's parameters already held new gradients: a backward pass reached G "
+               "before the discriminator's update. Feed D the fakes as fake.detach() in the discriminator's loss, and "
+               "backpropagate the generator's loss only after opt_d.step()")
 ORDER_HINT = "update the discriminator first (opt_d.zero_grad, backward of its loss, opt_d.step), then the generator with opt_g"
 
 

@@ -97,7 +97,7 @@ MUTANTS = {
     "gen_leaky_relu": {"generator": _generator(act="LeakyReLU(0.2)")},
     "gen_tanh_always": {"generator": _generator(result="x.tanh()")},
     "gen_tanh_ignored": {"generator": _generator(result="x")},
-    "gen_detached": {"generator": _generator(result="Tensor(x.numpy(), dtype=x.dtype)")},
+    "gen_detached": {"generator": _generator(result="Tensor((x.tanh() if self.tanh_output else x).numpy(), dtype=x.dtype)")},
     # Exercise 2
     "disc_relu": {"discriminator": _discriminator(act="ReLU()")},
     "disc_sigmoid": {"discriminator": _discriminator(result="self.net(x).reshape(x.shape[0]).sigmoid()")},
