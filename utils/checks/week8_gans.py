@@ -316,7 +316,7 @@ class ProbeDiscriminator(Module):
 
     def forward(self, x):
         x = self._input(x)
-        return self.net(x).reshape(x.shape[0])  # (N,)
+        return self.net(x)[:, 0]  # (N,)
 
 
 def probe_networks(latent_dim: int, hidden_dim: int, data_dim: int, g_state: dict, d_state: dict, dtype=np.float64):
