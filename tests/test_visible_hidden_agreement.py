@@ -65,6 +65,10 @@ NOT_VISIBLE = {
         "liar_ae_public_weights": LIAR,
         "liar_vae_public_weights": LIAR,
     },
+    "week8_gans": {
+        "quiz_all_wrong": QUIZ,
+        "liar_generator_public_weights": LIAR,
+    },
     "week9_multimodal": {
         "quiz_all_wrong": QUIZ,
         "liar_text_public_weights": LIAR,
