@@ -617,7 +617,8 @@ class Tensor:
     def relu(self):
         a = self.data
         mask = a > 0
-        return Tensor._make(a * mask, (self,), lambda g: (g * mask,), "relu")
+        out = self.xp.maximum(a, a.dtype.type(0))  # NaN stays NaN; one vectorised pass, faster than a * mask
+        return Tensor._make(out, (self,), lambda g: (g * mask,), "relu")
 
     def gelu(self):
         """GELU with the exact erf form (PyTorch's default): x * Phi(x), Phi the standard normal CDF."""
