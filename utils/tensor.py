@@ -273,7 +273,8 @@ class Tensor:
                 raise RuntimeError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
             grad = self.xp.ones_like(self.data)
         else:
-            grad = _to_array(grad, dtype=self.dtype, device=self.device)
+            if not (type(grad) is np.ndarray and type(self.data) is np.ndarray and grad.dtype == self.data.dtype):
+                grad = _to_array(grad, dtype=self.dtype, device=self.device)  # (an array already in place is used as is)
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
 
@@ -293,7 +294,9 @@ class Tensor:
                     stack.append((parent, False))
 
         grads = {id(self): grad}
-        with no_grad():
+        previous = is_grad_enabled()
+        _state.grad_enabled = False  # no_grad(), without a context manager's cost on every call
+        try:
             for node in reversed(order):
                 g = grads.pop(id(node), None)
                 if g is None:
@@ -306,6 +309,8 @@ class Tensor:
                         continue
                     key = id(parent)
                     grads[key] = pg if key not in grads else grads[key] + pg
+        finally:
+            _state.grad_enabled = previous
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
