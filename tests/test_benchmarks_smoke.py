@@ -90,5 +90,6 @@ def test_notebooks_mode_reports_time_and_kernel_memory(tmp_path):
     result = _child(["--one", str(path)])
     assert result["seconds"] > 0
     assert result["kernel_peak_mib"] > 150  # the kernel held a 153 MiB array: the peak is the kernel's, not the runner's
+    assert result["kernel_cpu_seconds"] > 0.05  # filling the array is the kernel's work, counted once it is reaped
     assert result["errors"] and result["errors"][0].startswith("ZeroDivisionError")
     assert result["slowest_cell"]["index"] in (0, 1) and result["slowest_cell"]["seconds"] >= 0

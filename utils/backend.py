@@ -87,6 +87,8 @@ def check_device(device: str) -> str:
 
 def get_array_module(x):
     """Return ``numpy`` or ``cupy``: the module that owns array ``x``."""
+    if type(x) is np.ndarray:  # the common case, answered without attribute lookups
+        return np
     data = getattr(x, "data", x) if hasattr(x, "xp") else x
     if type(data).__module__.startswith("cupy"):
         return _cupy()
@@ -114,6 +116,8 @@ def to_device(array, device: str):
 
 def asnumpy(x):
     """A NumPy array holding ``x`` (a NumPy or CuPy array, a Tensor, a list or a scalar)."""
+    if type(x) is np.ndarray:
+        return x
     if hasattr(x, "xp") and hasattr(x, "data"):  # a Tensor
         x = x.data
     if type(x).__module__.startswith("cupy"):

@@ -156,11 +156,28 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = xp.zeros_like(p.data)
                 state["step"] += 1
                 t = state["step"]
-                m = state["exp_avg"] = beta1 * state["exp_avg"] + (1.0 - beta1) * g
-                v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * g * g
-                step_size = lr / (1.0 - beta1 ** t)
-                denom = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
-                p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                if m.dtype != g.dtype or v.dtype != g.dtype:  # state loaded in another dtype: the formulas as written
+                    m = state["exp_avg"] = beta1 * m + (1.0 - beta1) * g
+                    v = state["exp_avg_sq"] = beta2 * v + (1.0 - beta2) * g * g
+                    step_size = lr / (1.0 - beta1 ** t)
+                    denom = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
+                    p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
+                    continue
+                # The same operations in the same order, in place on two scratch buffers (no new arrays per step).
+                tmp = g * (1.0 - beta1)
+                m *= beta1
+                m += tmp  # m = beta1 * m + (1 - beta1) * g
+                xp.multiply(g, 1.0 - beta2, out=tmp)
+                tmp *= g
+                v *= beta2
+                v += tmp  # v = beta2 * v + (1 - beta2) * g * g
+                xp.sqrt(v, out=tmp)
+                tmp /= math.sqrt(1.0 - beta2 ** t)
+                tmp += eps  # denom
+                update = m * (lr / (1.0 - beta1 ** t))
+                update /= tmp
+                p.data -= update.astype(p.dtype, copy=False)
 
 
 # ---------------------------------------------------------------------- schedulers

@@ -273,7 +273,8 @@ class Tensor:
                 raise RuntimeError(f"backward() without a gradient needs a one-element tensor, got shape {self.shape}")
             grad = self.xp.ones_like(self.data)
         else:
-            grad = _to_array(grad, dtype=self.dtype, device=self.device)
+            if not (type(grad) is np.ndarray and type(self.data) is np.ndarray and grad.dtype == self.data.dtype):
+                grad = _to_array(grad, dtype=self.dtype, device=self.device)  # (an array already in place is used as is)
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
 
@@ -293,7 +294,9 @@ class Tensor:
                     stack.append((parent, False))
 
         grads = {id(self): grad}
-        with no_grad():
+        previous = is_grad_enabled()
+        _state.grad_enabled = False  # no_grad(), without a context manager's cost on every call
+        try:
             for node in reversed(order):
                 g = grads.pop(id(node), None)
                 if g is None:
@@ -306,6 +309,8 @@ class Tensor:
                         continue
                     key = id(parent)
                     grads[key] = pg if key not in grads else grads[key] + pg
+        finally:
+            _state.grad_enabled = previous
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -617,15 +622,13 @@ class Tensor:
     def relu(self):
         a = self.data
         mask = a > 0
-        return Tensor._make(a * mask, (self,), lambda g: (g * mask,), "relu")
+        out = self.xp.maximum(a, a.dtype.type(0))  # NaN stays NaN; one vectorised pass, faster than a * mask
+        return Tensor._make(out, (self,), lambda g: (g * mask,), "relu")
 
     def gelu(self):
-        """GELU with the exact erf form (PyTorch's default): x * Phi(x)."""
-        a = self.data
-        cdf = 0.5 * (1.0 + erf(a / math.sqrt(2.0)))
-        pdf = self.xp.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
-        out = (a * cdf).astype(a.dtype, copy=False)
-        return Tensor._make(out, (self,), lambda g: ((g * (cdf + a * pdf)).astype(a.dtype, copy=False),), "gelu")
+        """GELU with the exact erf form (PyTorch's default): x * Phi(x), Phi the standard normal CDF."""
+        out, slope = gelu_route(self.data)(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * slope,), "gelu")
 
     def clip(self, low=None, high=None):
         a = self.data
@@ -720,6 +723,72 @@ def erf(x):
     else:
         from cupyx.scipy.special import erf as _erf
     return _erf(x)
+
+
+def gelu_erf(a):
+    """GELU and its derivative, written as the formulas (the readable twin of ``gelu_poly``).
+
+    Args:
+        a: (*) float array (NumPy or CuPy).
+    Returns:
+        out = a * Phi(a) and slope = Phi(a) + a * phi(a), both (*) in a's dtype, where
+        Phi(a) = (1 + erf(a / sqrt 2)) / 2 and phi(a) = exp(-a^2 / 2) / sqrt(2 pi).
+    """
+    cdf = 0.5 * (1.0 + erf(a / math.sqrt(2.0)))
+    pdf = get_array_module(a).exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+    return (a * cdf).astype(a.dtype, copy=False), (cdf + a * pdf).astype(a.dtype, copy=False)
+
+
+# Abramowitz & Stegun 7.1.26: erfc(z) = t * (c1 + c2 t + ... + c5 t^4) * exp(-z^2) with t = 1 / (1 + p z),
+# z >= 0, absolute error below 1.5e-7 (float32 rounds at 6e-8). SciPy's erf is a scalar loop, 50-100x
+# slower than one vectorised ufunc pass; this is a handful of passes and shares exp(-z^2) with phi.
+_AS_P = 0.3275911
+_AS_C = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def gelu_poly(a):
+    """``gelu_erf`` with Phi from a polynomial in t = 1 / (1 + p |a| / sqrt 2), in a few in-place buffers.
+
+    Phi(a) = 1/2 + sign(a) (1/2 - erfc(|a| / sqrt 2) / 2), and erfc's ``exp(-a^2 / 2)`` is phi's
+    too, so the forward and the derivative take about 25 cheap in-place passes and no erf.
+    Phi is within 1.5e-7 of the exact value (float32 rounds at 6e-8), so outputs agree with
+    ``gelu_erf`` to float32 rounding; the slope is the exact derivative's formula evaluated
+    with that Phi. Two choices are only for speed: ``exp2`` (a vectorised loop; NumPy's float32
+    ``exp`` is 3-4x slower) and the sign copied bitwise (``copysign`` is not vectorised).
+    Args and returns as ``gelu_erf``.
+    """
+    xp = get_array_module(a)
+    k = a.dtype.type
+    bits = np.dtype(f"i{a.dtype.itemsize}")  # an integer type of the same width, to move the sign bit
+    sign_bit = bits.type(-1 << (8 * a.dtype.itemsize - 1))  # only the top bit set
+    r = k(math.sqrt(2.0) / _AS_P)
+    t = xp.abs(a)
+    t += r
+    xp.divide(r, t, out=t)  # t = 1 / (1 + p z), z = |a| / sqrt 2
+    cdf = t * k(-0.5 * _AS_C[4])  # Horner with every coefficient times -1/2
+    for c in _AS_C[3::-1]:
+        cdf += k(-0.5 * c)
+        cdf *= t  # -erfc(z) / 2 / exp(-z^2)
+    gauss = xp.multiply(a, a, out=t)  # t is free again
+    gauss *= k(-0.5 / math.log(2.0))
+    xp.exp2(gauss, out=gauss)  # exp(-a^2 / 2) = exp(-z^2)
+    cdf *= gauss  # -erfc(z) / 2
+    cdf += k(0.5)  # 1/2 - erfc(z) / 2, never negative
+    out = xp.empty_like(a)
+    xp.bitwise_and(a.view(bits), sign_bit, out=out.view(bits))  # a's sign bit alone
+    xp.bitwise_or(cdf.view(bits), out.view(bits), out=cdf.view(bits))  # copysign(cdf, a)
+    cdf += k(0.5)  # Phi(a)
+    xp.multiply(a, cdf, out=out)
+    gauss *= a
+    gauss *= k(1.0 / math.sqrt(2.0 * math.pi))  # a * phi(a)
+    gauss += cdf
+    return out, gauss
+
+
+def gelu_route(a):
+    """The GELU kernel for ``a``: ``gelu_poly`` on the CPU for float32 (about 10x faster than SciPy's
+    erf), ``gelu_erf`` otherwise (float64 keeps the exact erf; CuPy's erf is a fast GPU kernel)."""
+    return gelu_poly if get_array_module(a) is np and a.dtype == np.float32 else gelu_erf
 
 
 # ---------------------------------------------------------------------- module-level ops

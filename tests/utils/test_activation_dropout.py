@@ -106,3 +106,35 @@ def test_dropout_rejects_bad_p(p):
         nn.Dropout(p)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
         nn.dropout(np.ones(3), p)
+
+
+# ---------------------------------------------------------------------- GELU's two kernels
+def _tensor_module():
+    import importlib
+
+    return importlib.import_module("utils.tensor")  # (utils.tensor is also the function tensor())
+
+
+@pytest.mark.parametrize("kernel", ["gelu_poly", "gelu_erf"])
+def test_gelu_gradcheck_each_kernel(monkeypatch, kernel):
+    module = _tensor_module()
+    monkeypatch.setattr(module, "gelu_route", lambda a: getattr(module, kernel))
+    x = Tensor(X, requires_grad=True, dtype=np.float64)
+    gradcheck(lambda x: nn.GELU()(x), x)
+    gradcheck(lambda x: x.gelu() * x, x)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 6e-7), (np.float64, 3e-7)])
+def test_gelu_poly_matches_gelu_erf(dtype, tol):
+    """The polynomial Phi agrees with SciPy's erf to float32 rounding, tails, zeros and strides included."""
+    module = _tensor_module()
+    a = np.random.default_rng(0).standard_normal(20000) * 4
+    a[:7] = [0.0, -0.0, 1e-30, -40.0, 40.0, -5.5, 6.0]
+    a = a.astype(dtype)
+    for arr in (a, a[::3], a.reshape(100, 200)[:, 5:9]):
+        (out, slope), (ref_out, ref_slope) = module.gelu_poly(arr), module.gelu_erf(arr)
+        assert out.dtype == slope.dtype == dtype and out.shape == arr.shape
+        np.testing.assert_allclose(out, ref_out, rtol=tol, atol=tol)
+        np.testing.assert_allclose(slope, ref_slope, rtol=tol, atol=tol)
+    assert module.gelu_route(a.astype(np.float32)) is module.gelu_poly
+    assert module.gelu_route(a.astype(np.float64)) is module.gelu_erf

@@ -151,6 +151,17 @@ def test_max_pool_ties_route_gradient_to_first_max_only():
     assert x.grad.sum() == 30.0  # never duplicated across ties
 
 
+def test_max_pool_nan_wins_its_window_and_takes_the_gradient():
+    """A NaN propagates (as in PyTorch) and its window's gradient goes to the window's last NaN."""
+    nan = np.nan
+    x = Tensor(np.array([[[[nan, 1.0, 3.0, 2.0],
+                           [5.0, nan, 0.0, 1.0]]]], dtype=np.float32), requires_grad=True)
+    out = nn.max_pool2d(x, 2)
+    assert np.isnan(out.numpy()[0, 0, 0, 0]) and out.numpy()[0, 0, 0, 1] == 3.0
+    out.backward(np.array([[[[10.0, 20.0]]]]))
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 0.0, 20.0, 0.0], [0.0, 10.0, 0.0, 0.0]]]])
+
+
 def test_overlapping_max_windows_accumulate_gradient():
     x = Tensor(np.array([[[[0.0, 5.0, 0.0, 0.0]]]]), requires_grad=True)
     out = nn.max_pool2d(x, (1, 2), stride=1)  # the 5 wins two windows

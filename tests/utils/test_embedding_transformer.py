@@ -43,11 +43,21 @@ def test_embedding_gradcheck():
     gradcheck(lambda w: emb(idx) * 1.5, emb.weight)
 
 
+def test_utils_nn_embedding_is_the_module_not_the_function():
+    """The package attribute is the submodule, so import-as and dotted monkeypatch paths reach its helpers."""
+    import types
+
+    import utils.nn
+    import utils.nn.embedding as module
+
+    assert isinstance(utils.nn.embedding, types.ModuleType) and module is utils.nn.embedding
+    assert module.Embedding is Embedding and callable(module.embedding) and callable(module.scatter_rows)
+
+
 @pytest.mark.parametrize("route", ["scatter_rows", "scatter_rows_loop"])
 def test_embedding_gradcheck_each_scatter_twin(rng, monkeypatch, route):
-    import importlib
+    import utils.nn.embedding as module
 
-    module = importlib.import_module("utils.nn.embedding")  # (utils.nn.embedding is also a function's name)
     monkeypatch.setattr(module, "scatter_rows", getattr(module, route))
     emb = Embedding(6, 3).double()
     idx = rng.integers(0, 6, size=(4, 5))  # repeats: rows collect several gradients

@@ -14,6 +14,8 @@ graph of a dozen elementwise ops.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..backend import check_device, get_array_module, xp_for
@@ -208,12 +210,14 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
         if t is not None and t.shape != shape:
             raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
     xp = x.xp
-    count = int(np.prod(shape))  # D: entries per sample
+    count = math.prod(shape)  # D: entries per sample
     a = x.data.reshape(-1, count)  # (M, D): one row per sample
     w = None if weight is None else weight.data.reshape(count)  # (D,)
-    mean = a.mean(axis=1, keepdims=True)  # (M, 1)
-    x_hat = a - mean  # (M, D)
-    var = xp.einsum("md,md->m", x_hat, x_hat)[:, None] / count  # (M, 1) biased
+    # Row and column sums are matrix-vector products with a vector of ones: one BLAS call
+    # each, several times faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
+    ones_d = xp.ones(count, dtype=a.dtype)  # (D,)
+    x_hat = a - (a @ ones_d)[:, None] * (1.0 / count)  # (M, D) centred
+    var = xp.einsum("md,md->m", x_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1) biased
     invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (M, 1)
     x_hat *= invstd
     out = x_hat * w if w is not None else x_hat.copy()  # (M, D)
@@ -225,15 +229,17 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
         gx = gw = gb = None
         if x.requires_grad:
             g_hat = g * w if w is not None else g  # (M, D) gradient wrt x_hat
-            coef = xp.einsum("md,md->m", g_hat, x_hat)[:, None] / count  # (M, 1) mean(g_hat * x_hat)
-            gx = g_hat - g_hat.mean(axis=1, keepdims=True)
-            gx -= x_hat * coef
-            gx *= invstd
+            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), per row
+            coef = xp.einsum("md,md->m", g_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1)
+            shift = (g_hat @ ones_d)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat)
+            gx = x_hat * (coef * invstd)  # (M, D)
+            gx += shift * invstd
+            xp.subtract(g_hat * invstd, gx, out=gx)
             gx = gx.reshape(x.shape)
         if weight is not None and weight.requires_grad:
             gw = xp.einsum("md,md->d", g, x_hat).reshape(shape)  # normalized_shape
         if bias is not None and bias.requires_grad:
-            gb = g.sum(axis=0).reshape(shape)  # normalized_shape
+            gb = (xp.ones(len(g), dtype=g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
         return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)

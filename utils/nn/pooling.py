@@ -111,11 +111,19 @@ def max_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     # A strictly larger value (or a NaN) replaces the running max, so ties keep the FIRST maximum.
     out = padded[(slice(None), slice(None)) + offsets[0]].copy()  # (N, C, Ho, Wo)
     first_max = xp.zeros(out.shape, dtype=xp.min_scalar_type(kh * kw - 1))  # (N, C, Ho, Wo) index into the window
+    better = xp.empty(out.shape, dtype=bool)  # (N, C, Ho, Wo)
+    index = xp.empty_like(first_max)  # (N, C, Ho, Wo)
     for k in range(1, kh * kw):
         s = padded[(slice(None), slice(None)) + offsets[k]]  # (N, C, Ho, Wo) view
-        better = (s > out) | (s != s)  # a NaN wins, so NaN propagates as in PyTorch
-        xp.maximum(out, s, out=out)
-        xp.maximum(first_max, better * first_max.dtype.type(k), out=first_max)  # k when better (k only grows)
+        xp.greater(s, out, out=better)  # strictly larger: a tie keeps the first maximum
+        xp.maximum(out, s, out=out)  # NaN propagates, as in PyTorch
+        xp.multiply(better, index.dtype.type(k), out=index)
+        xp.maximum(first_max, index, out=first_max)  # k where better (k only grows)
+    if xp.isnan(out).any():  # rare: a NaN wins its window, and the gradient goes to the window's last NaN
+        for k in range(1, kh * kw):
+            s = padded[(slice(None), slice(None)) + offsets[k]]
+            xp.multiply(s != s, index.dtype.type(k), out=index)
+            xp.maximum(first_max, index, out=first_max)
     overlapping = stride[0] < kh or stride[1] < kw
 
     def backward(g):
