@@ -350,7 +350,7 @@ def _check_op_case(result: CheckResult, Value, label: str, case) -> bool:
                                  "the gradient has the wrong shape", expected=want.shape, received=got.shape))
             ok = False
             continue
-        item = check_close(gname, got, want, rtol=1e-10, atol=1e-12)
+        item = check_close(gname, got, want, rtol=1e-12, atol=1e-13)
         if not item.passed:
             hint = _op_hint(label, op, k, got, arrays, upstream, prior, same)
             if hint:
