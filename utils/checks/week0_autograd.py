@@ -374,9 +374,6 @@ def test_value_ops(Value) -> CheckResult:
 
 
 # ---------------------------------------------------------------------- Exercise 3
-_VALUE_CHECK = [("Exercise 2 (Value)", test_value_ops, ["Value"])]
-
-
 @forbids(WEEK, "backward")
 def test_backward(Value, topological_order) -> CheckResult:
     """Check ``topological_order`` on a graph with a shared node and ``Value.backward`` on three graphs."""
@@ -412,10 +409,10 @@ def test_backward(Value, topological_order) -> CheckResult:
             message = ("wrong gradients: backward must seed the output's grad (ones when no gradient is given), then call "
                        "`_backward` of every Value from the output back to the inputs, i.e. over reversed(topological_order(self)), "
                        "so each Value has its full gradient before it passes it on")
-            if not problems:
-                message = earlier_exercise_failing(Value, _VALUE_CHECK, message)
-            elif "wrong topological order" in problems[-1]:
-                message = "wrong topological order (see above): " + message
+            if problems:
+                message = "the topological order is wrong (see above): " + message
+            elif not test_value_ops(Value).passed:
+                message = "Exercise 2 (Value) fails its check; fix it first (rerun its check cell to see why). " + message
         result.add(CheckItem(label, ok, message))
     return result
 
