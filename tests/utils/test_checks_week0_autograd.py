@@ -71,7 +71,7 @@ def test_reference_answers_pass():
     ("delegates_value_to_tensor", "value", "write this yourself"),
     ("delegates_unbroadcast", "unbroadcast", "write this yourself"),
     ("delegates_numgrad_to_gradcheck", "numgrad", "write this yourself"),
-    ("delegates_loss_to_library", "mlp", "write this yourself"),
+    ("delegates_mlp_to_library", "mlp", "write this yourself"),
 ])
 def test_each_mistake_is_named(mutant, check, says):
     ns = namespace(MUTANTS[mutant])

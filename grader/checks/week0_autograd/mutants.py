@@ -165,20 +165,48 @@ def numerical_gradient(f, x, h=1e-6):
     grad, probe = numerical_grad(g, [Tensor(x, dtype=np.float64)], 0, eps=h)
     return grad / probe
 '''},
-    "delegates_loss_to_library": _edit("mlp", ("""    N, K = logits.shape
-    z = logits - logits.data.max(axis=1, keepdims=True)  # (N, K), largest entry 0 in each row
-    log_probs = z - z.exp().sum(axis=1, keepdims=True).log()  # (N, K)
-    return (log_probs * np.eye(K)[y]).sum() * (-1.0 / N)  # ()""", """    from utils import Tensor
-    from utils.losses import cross_entropy as library_loss
-    t = Tensor(logits.data, requires_grad=True, dtype=np.float64)
-    loss = library_loss(t, np.asarray(y))
-    loss.backward()
-    out = Value(loss.data, (logits,), "ce")
+    # The whole exercise computed by the library and wrapped in Values.
+    "delegates_mlp_to_library": {"mlp": '''
+from utils import Tensor as _LibraryTensor
+from utils.losses import cross_entropy as _library_loss
+from utils.optim import SGD as _LibrarySGD
+
+
+def _through_library(fn, inputs):
+    leaves = [_LibraryTensor(v.data, requires_grad=True, dtype=np.float64) for v in inputs]
+    result = fn(*leaves)
+    out = Value(result.data, inputs, "lib")
 
     def _backward():
-        logits.grad += out.grad * np.asarray(t.grad)
+        for leaf in leaves:
+            leaf.grad = None
+        fn(*leaves).backward(out.grad)
+        for v, leaf in zip(inputs, leaves):
+            v.grad += np.asarray(leaf.grad)
     out._backward = _backward
-    return out""")),
+    return out
+
+
+def mlp_forward(params, X):
+    inputs = [Value._lift(X), params["W1"], params["b1"], params["W2"], params["b2"]]
+    return _through_library(lambda x, W1, b1, W2, b2: (x @ W1 + b1).relu() @ W2 + b2, inputs)
+
+
+def cross_entropy(logits, y):
+    return _through_library(lambda z: _library_loss(z, np.asarray(y)), [logits])
+
+
+def sgd_step(params, lr):
+    tensors = []
+    for p in params.values():
+        t = _LibraryTensor(p.data, requires_grad=True, dtype=np.float64)
+        t.grad = p.grad.copy()
+        tensors.append(t)
+    _LibrarySGD(tensors, lr=lr).step()
+    for t, p in zip(tensors, params.values()):
+        p.data = np.array(t.data)
+        p.grad = np.zeros_like(p.data)
+'''},
 }
 MUTANTS.update(LYING)
 MUTANTS.update(DELEGATING)
@@ -186,4 +214,4 @@ MUTANTS.update(DELEGATING)
 # Mutants that must earn nothing on the cell they replace ("cell:Name": only its checks named Name...).
 ZERO = {"liar_mlp_public_weights": "mlp_tests:MLP", "delegates_unbroadcast": "unbroadcast_tests",
         "delegates_value_to_tensor": "value_tests", "delegates_numgrad_to_gradcheck": "numgrad_tests",
-        "delegates_loss_to_library": "mlp_tests:MLP: mean"}
+        "delegates_mlp_to_library": "mlp_tests"}
