@@ -280,7 +280,7 @@ def test_unbroadcast(fn) -> CheckResult:
         out, error = run_student(name, fn, grad.copy(), shape)
         if error:
             result.add(error)
-            continue
+            return result  # the other cases would fail the same way
         got = np.asarray(out)
         if got.shape != tuple(shape):
             hint = "broadcasting not undone: "
