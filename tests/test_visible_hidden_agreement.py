@@ -34,6 +34,9 @@ LIAR_IGNORES_WEIGHTS = "a module whose load_state_dict ignores the weights it is
 
 # {week: {mutant: why no visible check can or should catch it}}
 NOT_VISIBLE = {
+    "week0_autograd": {
+        "quiz_wrong": QUIZ,
+    },
     "week1_alexnet": {
         "quiz_wrong": QUIZ,
         "liar_mini_keeps_weights": LIAR_IGNORES_WEIGHTS + " (MiniAlexNet is the student's own design: no stored outputs)",

@@ -73,7 +73,17 @@ CONV = ("utils.nn.conv.conv2d", "utils.nn.conv.Conv2d")
 ATTENTION = ("utils.nn.attention.scaled_dot_product_attention", "utils.nn.attention.masked_softmax",
              "utils.nn.attention.MultiHeadAttention", "utils.nn.transformer.TransformerEncoderLayer")
 PATCHES = ("utils.nn.conv.windows",)
+ENGINE = ("utils.tensor.Tensor",)  # week 0 builds its own: wrapping the library's Tensor is delegation
 EXERCISES = {
+    "week0_autograd": (
+        _ex("week0_autograd", 1, "unbroadcast", ["unbroadcast"], ["utils.tensor.unbroadcast"]),
+        _ex("week0_autograd", 2, "value", ["Value", "grader_probe"], ENGINE + ("utils.tensor.unbroadcast",)),
+        _ex("week0_autograd", 3, "backward", ["topological_order"], ENGINE),
+        _ex("week0_autograd", 4, "numgrad", ["numerical_gradient"],
+            ENGINE + ("utils.gradcheck.numerical_grad", "utils.gradcheck.gradcheck")),
+        _ex("week0_autograd", 5, "mlp", ["mlp_forward", "cross_entropy", "sgd_step"],
+            ENGINE + ("utils.losses.cross_entropy", "utils.optim.SGD")),
+    ),
     "week1_alexnet": (
         _ex("week1_alexnet", 1, "conv_size", ["conv_output_size"], ["utils.nn.conv.output_size"]),
         _ex("week1_alexnet", 2, "conv_naive", ["conv2d_naive"],
