@@ -265,7 +265,7 @@ def _name_mismatch(got, expected) -> str:
     return "; ".join(parts)
 
 
-VIT_CONFIG = dict(img_size=8, patch_size=4, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)
+VIT_CONFIG = dict(img_size=8, patch_size=2, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)  # a 4x4 grid of 16 patches, as trained
 
 
 def _vit_images() -> np.ndarray:
