@@ -21,7 +21,7 @@ from ..losses import cross_entropy
 from ..nn import Module
 from ..tensor import Tensor
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_shape, check_true, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week5_transformer"
@@ -37,6 +37,7 @@ LAYER_KWARGS = {"d_model": 8, "num_heads": 2, "d_ff": 12}
 TRANSFORMER_SEED = 6  # decodes [[5, 3, 6, 6, 6, 6], [0, 1, 4, 4, 4, 4]]: varied, and the source mask matters
 TRANSFORMER_KWARGS = dict(src_vocab=11, tgt_vocab=7, d_model=8, num_heads=2, num_layers=2, d_ff=12, max_len=16)
 GREEDY = dict(start_token=1, end_token=2, max_len=6)
+ENDING_TOKEN = 3  # with the fixed weights, row 0 decodes 5, 3, ... and row 1 never decodes 3
 
 
 # ---------------------------------------------------------------------- deterministic values
@@ -157,6 +158,17 @@ def transformer_greedy(model, call=_direct):
     return {"greedy": np.asarray(asnumpy(tokens))}
 
 
+def transformer_greedy_ends(model, call=_direct):
+    """Decoding with ``ENDING_TOKEN`` as the end token: ``greedy_end`` for the whole batch (row 0
+    produces it at step 2, row 1 never: row 0 must go on with end tokens), ``greedy_end_alone`` for
+    row 0 alone (every row has finished after 2 steps: decoding must stop there)."""
+    src, _, src_mask, _ = transformer_inputs()
+    start, max_len = GREEDY["start_token"], GREEDY["max_len"]
+    both = call("greedy_decode (a row that ends early)", model.greedy_decode, src, start, ENDING_TOKEN, max_len, src_mask)
+    alone = call("greedy_decode (every row ends early)", model.greedy_decode, src[:1], start, ENDING_TOKEN, max_len, src_mask[:1])
+    return {"greedy_end": np.asarray(asnumpy(both)), "greedy_end_alone": np.asarray(asnumpy(alone))}
+
+
 def _state_of(module) -> dict:
     return {name: np.asarray(asnumpy(value)) for name, value in module.state_dict().items()}
 
@@ -197,6 +209,11 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     out.update(prefixed("transformer/state", _state_of(model)))
     out.update(prefixed("transformer", transformer_logits(model)))
     out.update(prefixed("transformer", transformer_greedy(model)))
+    ends = transformer_greedy_ends(model)
+    if not (ends["greedy_end"].shape[1] == GREEDY["max_len"] and ends["greedy_end_alone"].shape[1] < GREEDY["max_len"]):
+        raise ValueError(f"ENDING_TOKEN {ENDING_TOKEN} no longer ends row 0 early and row 1 never: pick another from "
+                         f"{ends['greedy_end'].tolist()}")
+    out.update(prefixed("transformer", ends))
 
     logits, target, pad = _loss_inputs()
     out["masked_loss/value"] = asnumpy(namespace["masked_cross_entropy"](logits, target, pad).data).reshape(-1)
@@ -457,6 +474,27 @@ def test_transformer(Transformer) -> CheckResult:
     result.add(CheckItem("greedy_decode picks the most likely token at each step", bool(ok), "" if ok else
                          "the decoded tokens differ from a greedy reference: feed the tokens decoded so far (start token first) "
                          "with a causal tgt_mask, take the argmax of the LAST position, append it, and stop after end_token",
+                         expected=want, received=got))
+    if not ok:
+        return result
+    result.add(check_true("greedy_decode returns integer tokens", got.dtype.kind in "iu",
+                          f"the tokens have dtype {got.dtype}: keep them as integers (np.int64), they are vocabulary ids"))
+    try:
+        ends = transformer_greedy_ends(model, _student)
+    except _Stop as stop:
+        result.add(stop.item)
+        return result
+    got, want = ends["greedy_end"], golden["greedy_end"]
+    same = got.shape == want.shape and np.array_equal(got, want)
+    result.add(CheckItem("after end_token, a finished row keeps end_token", same, "" if same else
+                         f"with end_token={ENDING_TOKEN}, row 0 produces it at step 2 and row 1 never does: row 0 must go on "
+                         f"with {ENDING_TOKEN} in every later slot (np.where(finished, end_token, next_token))",
+                         expected=want, received=got))
+    got, want = ends["greedy_end_alone"], golden["greedy_end_alone"]
+    stops = got.shape == want.shape and np.array_equal(got, want)
+    result.add(CheckItem("stops once every row has produced end_token", stops, "" if stops else
+                         f"decoding row 0 alone with end_token={ENDING_TOKEN}, every row has finished after {want.shape[1]} steps, "
+                         f"so the result is {want.shape}; got shape {got.shape}: break out of the loop when all rows are finished",
                          expected=want, received=got))
     return result
 

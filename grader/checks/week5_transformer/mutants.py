@@ -69,6 +69,12 @@ MUTANTS = {
                         "with no_grad():\n            memory = self.encode(src)  # (N, S, E)\n            src_mask = None\n"))},
     "tf_greedy_one_extra": {"transformer": _broken(
         "transformer", ("for _ in range(max_len):", "for _ in range(max_len + 1):"))},
+    "tf_greedy_no_end_padding": {"transformer": _broken(  # finished rows go on decoding freely
+        "transformer", ("np.where(finished, end_token, logits.numpy()[:, -1].argmax(-1))", "logits.numpy()[:, -1].argmax(-1)"))},
+    "tf_greedy_no_early_stop": {"transformer": _broken(
+        "transformer", ("                if finished.all():\n                    break\n", ""))},
+    "tf_greedy_float_tokens": {"transformer": _broken(
+        "transformer", ("return tokens[:, 1:]  # (N, L)", "return tokens[:, 1:].astype(np.float64)  # (N, L)"))},
     "loss_counts_padding": {"masked_loss": _broken(
         "masked_loss", ("keep = (target != pad_token).astype(per_token.dtype)", "keep = np.ones(target.shape, dtype=per_token.dtype)"))},
     "loss_detached": {"masked_loss": _broken(
