@@ -19,7 +19,7 @@ import numpy as np
 from ..backend import asnumpy
 from ..losses import cross_entropy
 from ..nn import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from .delegation import forbids
 from .result import CheckItem, CheckResult, check_close, check_shape, check_true, run_student
 from .stored import load_goldens, prefixed, section
@@ -335,6 +335,48 @@ def test_positional_encoding(fn) -> CheckResult:
     return result
 
 
+DROPOUT_PROBES = {  # what: (switched-off Linear layers, inputs after the two identical tokens, what must drop)
+    "FeedForward": ((), lambda: (), "apply Dropout(dropout) to the hidden layer, after the ReLU"),
+    "EncoderLayer": (("feed_forward.linear2",), lambda: (None,),
+                     "apply Dropout(dropout) to the self-attention's output before adding it to x"),
+    "DecoderLayer": (("feed_forward.linear2",), lambda: (Tensor(waves((1, 3, 8), 2.4)), None, None),
+                     "apply Dropout(dropout) to each attention sub-block's output before adding it to x"),
+}
+
+
+def twin_tokens(width: int) -> Tensor:
+    """(1, 2, width): one token twice; without dropout both positions get the same output."""
+    return Tensor(np.repeat(waves((1, 1, width), 0.8), 2, axis=1))
+
+
+def _check_dropout(result: CheckResult, cls, kwargs: dict, state: dict, what: str) -> None:
+    """``cls(**kwargs, dropout=0.5)`` with the fixed weights (the layers named in DROPOUT_PROBES
+    switched off, so only the sub-block that must drop can make a difference): in training mode
+    two identical tokens must get different outputs, in evaluation mode the same."""
+    off, extra, advice = DROPOUT_PROBES[what]
+    module, error = run_student(f"{what}(..., dropout=0.5) builds", cls, **kwargs, dropout=0.5)
+    if error:
+        result.add(error)
+        return
+    module.load_state_dict(_branches_off(state, off))
+    x = twin_tokens(kwargs["d_model"])
+    rows = {}
+    for mode in ("train", "eval"):
+        getattr(module, mode)()
+        with no_grad():
+            raw, error = run_student(f"forward with dropout=0.5 ({mode})", module, x, *extra())
+        if error:
+            result.add(error)
+            return
+        rows[mode] = asnumpy(raw.numpy() if isinstance(raw, Tensor) else raw)[0]  # (2, E)
+    drops = not np.allclose(rows["train"][0], rows["train"][1], rtol=1e-3, atol=1e-5)
+    result.add(CheckItem("dropout is used in training", drops, "" if drops else
+                         f"with dropout=0.5 in training mode, two identical tokens got the same output: {advice}"))
+    same = np.allclose(rows["eval"][0], rows["eval"][1], rtol=1e-5, atol=1e-6)
+    result.add(CheckItem("no dropout in evaluation", same, "" if same else
+                         "in evaluation mode two identical tokens got different outputs: use utils.nn.Dropout, which follows eval()"))
+
+
 # ---------------------------------------------------------------------- Exercise 2
 @forbids("week5_transformer", "feed_forward")
 def test_feed_forward(FeedForward) -> CheckResult:
@@ -356,7 +398,8 @@ def test_feed_forward(FeedForward) -> CheckResult:
         linear = (x @ state["linear1.weight"].T + state["linear1.bias"]) @ state["linear2.weight"].T + state["linear2.bias"]
         return "the ReLU between the two Linear layers is missing" if _matches(linear, out) else ""
 
-    _compare(result, "(2, 3, 6) input", out, golden["out"], diagnose)
+    if _compare(result, "(2, 3, 6) input", out, golden["out"], diagnose):
+        _check_dropout(result, FeedForward, FF_KWARGS, state, "FeedForward")
     return result
 
 
@@ -392,6 +435,7 @@ def test_encoder_layer(EncoderLayer) -> CheckResult:
 
         if not _compare(result, label, out, golden[key], diagnose):
             return result
+    _check_dropout(result, EncoderLayer, LAYER_KWARGS, state, "EncoderLayer")
     return result
 
 
@@ -440,6 +484,7 @@ def test_decoder_layer(DecoderLayer) -> CheckResult:
                              "keep the cross-attention weights of the last call in self.cross_attn_weights (for the plots)"))
     else:
         result.add(check_shape("cross_attn_weights shape (N, T, S)", asnumpy(w), (2, 4, 5)))
+    _check_dropout(result, DecoderLayer, LAYER_KWARGS, state, "DecoderLayer")
     return result
 
 

@@ -39,6 +39,13 @@ MUTANTS = {
         "pe", ("-np.arange(0, d_model, 2) / d_model)", "-np.arange(0, d_model, 2) / (2 * d_model))"))},
     "ff_no_relu": {"feed_forward": _broken(
         "feed_forward", ("self.linear1(x).relu()", "self.linear1(x)"))},
+    "ff_no_dropout": {"feed_forward": _broken(
+        "feed_forward", ("hidden = self.dropout(self.linear1(x).relu())", "hidden = self.linear1(x).relu()"))},
+    "enc_no_dropout_on_attention": {"encoder_layer": _broken(
+        "encoder_layer", ("x = self.norm1(x + self.dropout(attended))", "x = self.norm1(x + attended)"))},
+    "dec_no_dropout_on_attention": {"decoder_layer": _broken(
+        "decoder_layer", ("x = self.norm1(x + self.dropout(attended))", "x = self.norm1(x + attended)"),
+        ("x = self.norm2(x + self.dropout(attended))", "x = self.norm2(x + attended)"))},
     "enc_no_residual": {"encoder_layer": _broken(
         "encoder_layer", ("self.norm1(x + self.dropout(attended))", "self.norm1(self.dropout(attended))"))},
     "enc_mask_ignored": {"encoder_layer": _broken(
