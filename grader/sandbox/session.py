@@ -150,7 +150,8 @@ class StudentSession:
         and the answer is ``{"outputs": ..., "input_grads": [grad or None per positional arg]}``;
         pass ``AsTensor(x, requires_grad=True)`` for the arguments whose gradients you want.
         With ``inspect``, the answer is ``{"outputs": ..., "args_after": [positional args after
-        the call], "lines": line events traced in the student's own code}``.
+        the call], "lines": line events traced in the student's own code, "output_type": the class
+        name of what the function returned}``.
         """
         return self._request({"kind": "call", "name": name, "args": tuple(args), "kwargs": dict(kwargs or {}),
                               "backward": backward, "inspect": bool(inspect)}, timeout)

@@ -132,14 +132,15 @@ def count_student_lines(fn, args, kwargs):
 def handle_call(req, namespace):
     """``name(*args, **kwargs)``; with ``backward``, also backpropagate it from the first output
     and answer ``{"outputs", "input_grads"}`` (one gradient or None per positional argument).
-    With ``inspect``, answer ``{"outputs", "args_after", "lines"}``: the positional arguments as
-    they are after the call (so a change made to the caller's arrays shows) and the line events
-    traced in student code (so a Python loop over the data shows)."""
+    With ``inspect``, answer ``{"outputs", "args_after", "lines", "output_type"}``: the positional
+    arguments as they are after the call (so a change made to the caller's arrays shows), the line
+    events traced in student code (so a Python loop over the data shows) and the class name of
+    what was returned (a Tensor and an ndarray look alike once encoded)."""
     fn = lookup(namespace, req["name"])
     args = req.get("args", ())
     if req.get("inspect"):
         outputs, lines = count_student_lines(fn, args, req.get("kwargs", {}))
-        return {"outputs": outputs, "args_after": list(args), "lines": lines}
+        return {"outputs": outputs, "args_after": list(args), "lines": lines, "output_type": type(outputs).__name__}
     outputs = fn(*args, **req.get("kwargs", {}))
     if req.get("backward") is None:
         return outputs

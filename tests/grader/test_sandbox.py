@@ -167,6 +167,7 @@ def test_an_inspected_call_reports_arguments_after_it_and_the_lines_it_ran(jail_
     with session(program, jail_paths) as student:
         answer = student.call_with("scale_in_place", (x, 3.0), inspect=True)
         assert answer["outputs"] == 18.0 and np.array_equal(answer["args_after"][0], 3 * x)
+        assert answer["output_type"] == "float64"  # the NumPy scalar's class, which the codec does not keep apart
         short, long = (student.call_with("looped", (np.arange(n),), inspect=True)["lines"] for n in (10, 100))
         assert long - short == 90, (short, long)  # one traced line per item
         with pytest.raises(StudentError, match="switched off"):
