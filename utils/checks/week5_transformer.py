@@ -311,6 +311,10 @@ def test_positional_encoding(fn) -> CheckResult:
         if raw is None:
             result.add(CheckItem("returns a table", False, "received None: is a `return` missing?"))
             return result
+        if not isinstance(raw, np.ndarray):
+            result.add(CheckItem("returns a NumPy array", False, f"got a {type(raw).__name__}: build the table with NumPy "
+                                 "(np.zeros, np.sin, np.cos); the Transformer wraps it in a Tensor itself"))
+            return result
         pe = asnumpy(raw).astype(np.float64)
         shape = check_shape(f"shape for max_len={max_len}, d_model={d_model}", pe, (max_len, d_model))
         result.add(shape)

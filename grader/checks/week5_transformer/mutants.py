@@ -37,6 +37,7 @@ MUTANTS = {
     # frequencies 10000 ** (-i / D) instead of 10000 ** (-2i / D)
     "pe_linear_exponent": {"pe": _broken(
         "pe", ("-np.arange(0, d_model, 2) / d_model)", "-np.arange(0, d_model, 2) / (2 * d_model))"))},
+    "pe_returns_tensor": {"pe": _broken("pe", ("    return pe\n", "    return Tensor(pe)\n"))},
     "ff_no_relu": {"feed_forward": _broken(
         "feed_forward", ("self.linear1(x).relu()", "self.linear1(x)"))},
     "ff_no_dropout": {"feed_forward": _broken(
