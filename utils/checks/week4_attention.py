@@ -267,12 +267,14 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
         else:
             hint = "row b must be True at positions 0..lengths[b]-1 and False after"
     result.add(CheckItem("padding_mask values", ok, hint))
-    raw, error = run_student("padding_mask runs with lengths given as a Tensor", padding_mask, Tensor(MASK_LENGTHS), 5)
-    m = None if error else np.asarray(asnumpy(raw.numpy() if isinstance(raw, Tensor) else raw))
-    same = m is not None and m.dtype == bool and m.shape == want.shape and bool(np.array_equal(m, want))
-    result.add(CheckItem("padding_mask accepts lengths as a Tensor", same, "" if same else
-                         (f"{error.message}; " if error else "a Tensor of lengths gave another mask than the same lengths as an array; ")
-                         + "take lengths.numpy() first when lengths is a Tensor"))
+    for kind, given, advice in (("a list", MASK_LENGTHS.tolist(), "np.asarray(lengths) turns a list into an array"),
+                                ("a Tensor", Tensor(MASK_LENGTHS), "take lengths.numpy() first when lengths is a Tensor")):
+        raw, error = run_student(f"padding_mask runs with lengths given as {kind}", padding_mask, given, 5)
+        m = None if error else np.asarray(asnumpy(raw.numpy() if isinstance(raw, Tensor) else raw))
+        same = m is not None and m.dtype == bool and m.shape == want.shape and bool(np.array_equal(m, want))
+        result.add(CheckItem(f"padding_mask accepts lengths as {kind}", same, "" if same else
+                             (f"{error.message}; " if error else f"lengths given as {kind} gave another mask than the same lengths as an array; ")
+                             + advice))
     return result
 
 

@@ -116,6 +116,7 @@ MUTANTS.update({
     "padding_inverted": {"masks": _masks(compare=">=")},
     "padding_off_by_one": {"masks": _masks(compare="<=")},
     "padding_lengths_tensor_refused": {"masks": _masks(lengths="np.asarray(lengths)")},  # a Tensor becomes an object array
+    "padding_lengths_list_refused": {"masks": _masks(lengths="lengths.numpy() if isinstance(lengths, Tensor) else lengths")},
     "split_bare_reshape": {"heads": _HEADS.format(split="return x.reshape(N, num_heads, T, d_model // num_heads)")},
     "split_through_numpy": {"heads": _HEADS.format(
         split="return Tensor(x.numpy().reshape(N, T, num_heads, -1).transpose(0, 2, 1, 3), dtype=x.dtype)")},
