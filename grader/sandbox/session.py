@@ -143,15 +143,18 @@ class StudentSession:
         return self.call_with(name, args, kwargs)
 
     def call_with(self, name: str, args: Sequence = (), kwargs: dict | None = None, *, backward=None,
-                  timeout: float | None = None):
+                  inspect: bool = False, timeout: float | None = None):
         """Like ``call`` with an explicit timeout. Wrap an argument in ``codec.AsTensor`` to pass a Tensor.
 
         With ``backward`` (an array shaped like the first output), the worker backpropagates it
         and the answer is ``{"outputs": ..., "input_grads": [grad or None per positional arg]}``;
         pass ``AsTensor(x, requires_grad=True)`` for the arguments whose gradients you want.
+        With ``inspect``, the answer is ``{"outputs": ..., "args_after": [positional args after
+        the call], "lines": line events traced in the student's own code, "output_type": the class
+        name of what the function returned}``.
         """
         return self._request({"kind": "call", "name": name, "args": tuple(args), "kwargs": dict(kwargs or {}),
-                              "backward": backward}, timeout)
+                              "backward": backward, "inspect": bool(inspect)}, timeout)
 
     def get(self, name: str, *, timeout: float | None = None):
         """The value of the student's global ``name`` (plain data only)."""

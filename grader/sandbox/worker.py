@@ -9,7 +9,8 @@ channel is the original stdout, dup'ed to a private fd before fd 1 is pointed at
 fd 0 at /dev/null. So prints cannot corrupt the protocol (and a forged reply only forges the
 student's own answer, which the trusted side judges anyway). Nothing is written to disk.
 
-Requests (``kind``): ``call`` a function, ``get`` a global, ``module`` (build a class, maybe
+Requests (``kind``): ``call`` a function (maybe reporting its arguments afterwards and the
+lines its Python code ran), ``get`` a global, ``module`` (build a class, maybe
 load a state dict, train/eval, call a method, maybe backward, report outputs and gradients).
 Errors raised by student code are answered as ``{"ok": False, "error": {type, message,
 traceback}}`` with only the student's own frames in the traceback.
@@ -101,11 +102,45 @@ def wrap_input(value, dtype, requires_grad):
     return value
 
 
+def count_student_lines(fn, args, kwargs):
+    """``(fn(*args, **kwargs), lines)``: ``lines`` counts the line events traced in the student's own
+    code during the call (a loop over N items adds about N; vectorised code adds none per item)."""
+    lines = 0
+
+    def trace(frame, event, arg):
+        if not frame.f_code.co_filename.startswith(STUDENT_FILE_PREFIX):
+            return None
+
+        def local(frame, event, arg):
+            nonlocal lines
+            lines += event == "line"
+            return local
+        return local(frame, event, arg)
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    try:
+        outputs = fn(*args, **kwargs)
+    finally:
+        tampered = sys.gettrace() is not trace
+        sys.settrace(previous)
+    if tampered:
+        raise RuntimeError("the line count was switched off during the call (sys.settrace was changed)")
+    return outputs, lines
+
+
 def handle_call(req, namespace):
     """``name(*args, **kwargs)``; with ``backward``, also backpropagate it from the first output
-    and answer ``{"outputs", "input_grads"}`` (one gradient or None per positional argument)."""
+    and answer ``{"outputs", "input_grads"}`` (one gradient or None per positional argument).
+    With ``inspect``, answer ``{"outputs", "args_after", "lines", "output_type"}``: the positional
+    arguments as they are after the call (so a change made to the caller's arrays shows), the line
+    events traced in student code (so a Python loop over the data shows) and the class name of
+    what was returned (a Tensor and an ndarray look alike once encoded)."""
     fn = lookup(namespace, req["name"])
     args = req.get("args", ())
+    if req.get("inspect"):
+        outputs, lines = count_student_lines(fn, args, req.get("kwargs", {}))
+        return {"outputs": outputs, "args_after": list(args), "lines": lines, "output_type": type(outputs).__name__}
     outputs = fn(*args, **req.get("kwargs", {}))
     if req.get("backward") is None:
         return outputs

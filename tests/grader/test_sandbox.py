@@ -147,6 +147,35 @@ def test_kwargs_tuples_dicts_and_float64_round_trip(jail_paths):
 
 
 @needs_sandbox
+def test_an_inspected_call_reports_arguments_after_it_and_the_lines_it_ran(jail_paths):
+    program = """
+    import sys
+    import numpy as np
+
+    def scale_in_place(a, k):
+        a *= k
+        return a.sum()
+
+    def looped(a):
+        return [v * 2 for v in a]
+
+    def untraced(a):
+        sys.settrace(None)
+        return [v * 2 for v in a]
+    """
+    x = np.arange(4.0)
+    with session(program, jail_paths) as student:
+        answer = student.call_with("scale_in_place", (x, 3.0), inspect=True)
+        assert answer["outputs"] == 18.0 and np.array_equal(answer["args_after"][0], 3 * x)
+        assert answer["output_type"] == "float64"  # the NumPy scalar's class, which the codec does not keep apart
+        short, long = (student.call_with("looped", (np.arange(n),), inspect=True)["lines"] for n in (10, 100))
+        assert long - short == 90, (short, long)  # one traced line per item
+        with pytest.raises(StudentError, match="switched off"):
+            student.call_with("untraced", (x,), inspect=True)
+    assert np.array_equal(x, np.arange(4.0)), "the caller's own array never changes: only the worker's copy did"
+
+
+@needs_sandbox
 def test_monkeypatching_inside_has_no_effect_outside(jail_paths):
     program = """
     import builtins

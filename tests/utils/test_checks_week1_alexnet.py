@@ -157,5 +157,5 @@ def test_mini_passes():
 
 
 def test_mini_names_mistakes():
-    assert "no Dropout" in messages(check_mini_alexnet(make_mini(dropout=False)))
+    assert "the classifier needs Dropout" in messages(check_mini_alexnet(make_mini(dropout=False)))
     assert "differs from the expected" in messages(check_mini_alexnet(make_mini(classes=7)))

@@ -52,6 +52,7 @@ def test_reference_answers_pass():
     ("bn_momentum_reversed", "momentum the wrong way round"),
     ("bn_batch_stats_in_eval", "batch statistics used in evaluation"),
     ("bn_wrong_axes", "wrong axes"),
+    ("bn_updates_in_place", "modified in place"),
 ])
 def test_batchnorm_mistakes_are_named(mutant, phrase):
     ns = namespace_with(**MUTANTS[mutant])

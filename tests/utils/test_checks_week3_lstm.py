@@ -131,3 +131,21 @@ def test_windows_must_keep_float64():
         return X.astype(np.float32), y.astype(np.float32)
 
     assert "float64 series gave X and y of dtype" in failed_text(check_windows(float32))
+
+
+def test_windows_loop_and_changed_series_are_named():
+    def looped(series, seq_len, horizon=1):
+        s = np.asarray(series)
+        s = s[:, None] if s.ndim == 1 else s
+        N = s.shape[0] - seq_len - horizon + 1
+        X = np.stack([s[n:n + seq_len] for n in range(N)])
+        return X, s[seq_len + horizon - 1:].copy()
+
+    def clears(series, seq_len, horizon=1):
+        X, y = windows(series, seq_len, horizon)
+        X, y = X.copy(), y.copy()
+        series[...] = 0
+        return X, y
+
+    assert "a loop over the windows" in failed_text(check_windows(looped))
+    assert "the series passed in was modified" in failed_text(check_windows(clears))

@@ -28,7 +28,8 @@ def causal_mask(seq_len):
 
 
 def padding_mask(lengths, max_len):
-    return np.arange(max_len)[None, :] < np.asarray(lengths)[:, None]
+    lengths = np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)  # a list, an array or a Tensor
+    return np.arange(max_len)[None, :] < lengths[:, None]
 
 
 def split_heads(x, num_heads):

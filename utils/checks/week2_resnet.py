@@ -20,7 +20,7 @@ from ..backend import asnumpy
 from ..nn.pooling import MaxPool2d
 from ..tensor import Tensor
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, check_true, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week2_resnet"
@@ -126,10 +126,15 @@ def test_batchnorm2d_forward(fn) -> CheckResult:
     batch_var = xs.var(axis=(0, 2, 3))
 
     # training mode
-    raw, error = run_student("runs (training=True)", fn, x, gamma, beta, rm.copy(), rv.copy(), True)
+    given_mean, given_var = rm.copy(), rv.copy()
+    raw, error = run_student("runs (training=True)", fn, x, gamma, beta, given_mean, given_var, True)
     if error:
         result.add(error)
         return result
+    untouched = np.array_equal(given_mean, rm) and np.array_equal(given_var, rv)
+    result.add(check_true("leaves the caller's running statistics unchanged", untouched,
+                          "the running_mean or running_var passed in was modified in place (`*=`, `+=`, `[...] =`, out=): "
+                          "compute new arrays and return them, as the caller (a layer, a second model) may still hold the old ones"))
     got, error = _triple(raw)
     if error:
         result.add(error)

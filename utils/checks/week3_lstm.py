@@ -7,7 +7,8 @@ Common mistakes are named: a wrong gate order, a missing tanh on the cell state,
 (c, h) returned swapped, tanh on the forget gate, the old cell state not carried over,
 g added without the input gate, c used where h belongs, a target off by the horizon,
 one window too many, the time and feature axes swapped or reshaped, the head reading
-the wrong time step, a missing ``batch_first=True``. A cell computed outside the Tensor
+the wrong time step, a missing ``batch_first=True``, a Python loop over the windows (its
+line count, traced, grows with the series). A cell computed outside the Tensor
 graph fails a gradient check; windows and the model must keep float64 data float64.
 """
 from __future__ import annotations
@@ -23,9 +24,11 @@ from ..nn.recurrent import LSTM
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
 from .stored import load_goldens, prefixed, section
+from .tracing import count_lines
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_gradients_reach_parameters, check_shape, check_true, run_student
 
 GATES = ("i", "f", "g", "o")
+LOOP_SLACK = 20  # extra traced lines tolerated for a 10x longer series (a loop adds about 360)
 
 
 def wave(shape, phase: float, scale: float = 1.0, dtype=np.float32) -> np.ndarray:
@@ -246,6 +249,7 @@ def test_make_windows(fn) -> CheckResult:
         if not (x_item.passed and y_item.passed):
             return result
     series = _windows_cases()[1][2].astype(np.float64)
+    given = series.copy()
     raw, error = run_student("runs on a float64 series", fn, series, 4)
     if error:
         result.add(error)
@@ -254,7 +258,27 @@ def test_make_windows(fn) -> CheckResult:
     result.add(check_true("keeps the series' dtype (float64 in, float64 out)", dtypes == {np.dtype(np.float64)},
                           f"a float64 series gave X and y of dtype {sorted(map(str, dtypes))}: slice and transpose only, "
                           "no .astype(...) (the model trains in the data's dtype)"))
+    result.add(check_true("leaves the caller's series unchanged", np.array_equal(series, given),
+                          "the series passed in was modified: build X and y from it without writing into it"))
+    _check_no_loop(result, fn)
     return result
+
+
+def _check_no_loop(result: CheckResult, fn) -> None:
+    """``fn`` on a 2-feature series of 40 and of 400 steps must run the same Python lines: a loop over
+    the windows runs its body once per window (counted by tracing, never timed)."""
+    counts = []
+    for T in (40, 400):
+        series = np.stack([np.arange(T, dtype=np.float64), np.cos(np.arange(T, dtype=np.float64))], axis=1)  # (T, 2)
+        (_, lines), error = run_student(f"runs on a {T}-step series", count_lines, fn, series, 4)
+        if error:
+            result.add(error)
+            return
+        counts.append(lines)
+    extra = counts[1] - counts[0]
+    result.add(check_true("no Python loop over the windows", extra < LOOP_SLACK,
+                          f"a 10x longer series ran {extra} more lines of your Python code ({counts[0]} -> {counts[1]}): "
+                          "a loop over the windows? sliding_window_view makes them all in one call"))
 
 
 # ---------------------------------------------------------------------- Exercise 3: the model

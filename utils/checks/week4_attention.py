@@ -89,6 +89,21 @@ def _diagnose(case, w) -> str:
     return "; ".join(hints)
 
 
+def _check_mask_kinds(result: CheckResult, fn, Q, K, V) -> None:
+    """The exercise's mask may arrive as a NumPy array, a nested list or a boolean Tensor: all
+    three must give the stored weights."""
+    mask = _sdpa_mask("mask")
+    want = load_goldens(WEEK)["sdpa/mask/weights"]
+    for kind, given in (("a list", mask.tolist()), ("a Tensor", Tensor(mask))):
+        raw, error = run_student(f"runs with the mask given as {kind}", fn, Q, K, V, given)
+        out, w, error = (None, None, error) if error else _unpack(raw)
+        ok = error is None and w.shape == want.shape and np.allclose(w, want, rtol=1e-4, atol=1e-5)
+        result.add(CheckItem(f"accepts the mask as {kind}", ok, "" if ok else
+                             (f"{error.message}; " if error else "the weights differ from those for the same mask as an array; ")
+                             + "turn any mask into a boolean array first: np.asarray(mask.numpy() if isinstance(mask, Tensor) "
+                             "else mask, dtype=bool)"))
+
+
 @forbids("week4_attention", "sdpa")
 def test_transformer_attention(fn) -> CheckResult:
     """Check ``fn(Q, K, V, mask=None) -> (output, weights)`` against stored expected outputs."""
@@ -132,6 +147,7 @@ def test_transformer_attention(fn) -> CheckResult:
                                  "" if leaked < 1e-6 else f"a key the mask forbids got weight {leaked:.3g}; "
                                  "fill forbidden scores with a large negative number before the softmax"))
 
+    _check_mask_kinds(result, fn, Q, K, V)
     result.add(check_gradients_reach_inputs(lambda q, k, v: fn(q, k, v, _sdpa_mask("mask")),
                                             {"Q": Q, "K": K, "V": V}, "gradients reach Q, K and V"))
     full = np.ones((3, 5), dtype=bool)
@@ -251,6 +267,14 @@ def test_masks(causal_mask, padding_mask) -> CheckResult:
         else:
             hint = "row b must be True at positions 0..lengths[b]-1 and False after"
     result.add(CheckItem("padding_mask values", ok, hint))
+    for kind, given, advice in (("a list", MASK_LENGTHS.tolist(), "np.asarray(lengths) turns a list into an array"),
+                                ("a Tensor", Tensor(MASK_LENGTHS), "take lengths.numpy() first when lengths is a Tensor")):
+        raw, error = run_student(f"padding_mask runs with lengths given as {kind}", padding_mask, given, 5)
+        m = None if error else np.asarray(asnumpy(raw.numpy() if isinstance(raw, Tensor) else raw))
+        same = m is not None and m.dtype == bool and m.shape == want.shape and bool(np.array_equal(m, want))
+        result.add(CheckItem(f"padding_mask accepts lengths as {kind}", same, "" if same else
+                             (f"{error.message}; " if error else f"lengths given as {kind} gave another mask than the same lengths as an array; ")
+                             + advice))
     return result
 
 

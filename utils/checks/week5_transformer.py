@@ -19,9 +19,9 @@ import numpy as np
 from ..backend import asnumpy
 from ..losses import cross_entropy
 from ..nn import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from .delegation import forbids
-from .result import CheckItem, CheckResult, check_close, check_shape, run_student
+from .result import CheckItem, CheckResult, check_close, check_shape, check_true, run_student
 from .stored import load_goldens, prefixed, section
 
 WEEK = "week5_transformer"
@@ -37,6 +37,7 @@ LAYER_KWARGS = {"d_model": 8, "num_heads": 2, "d_ff": 12}
 TRANSFORMER_SEED = 6  # decodes [[5, 3, 6, 6, 6, 6], [0, 1, 4, 4, 4, 4]]: varied, and the source mask matters
 TRANSFORMER_KWARGS = dict(src_vocab=11, tgt_vocab=7, d_model=8, num_heads=2, num_layers=2, d_ff=12, max_len=16)
 GREEDY = dict(start_token=1, end_token=2, max_len=6)
+ENDING_TOKEN = 3  # with the fixed weights, row 0 decodes 5, 3, ... and row 1 never decodes 3
 
 
 # ---------------------------------------------------------------------- deterministic values
@@ -157,6 +158,17 @@ def transformer_greedy(model, call=_direct):
     return {"greedy": np.asarray(asnumpy(tokens))}
 
 
+def transformer_greedy_ends(model, call=_direct):
+    """Decoding with ``ENDING_TOKEN`` as the end token: ``greedy_end`` for the whole batch (row 0
+    produces it at step 2, row 1 never: row 0 must go on with end tokens), ``greedy_end_alone`` for
+    row 0 alone (every row has finished after 2 steps: decoding must stop there)."""
+    src, _, src_mask, _ = transformer_inputs()
+    start, max_len = GREEDY["start_token"], GREEDY["max_len"]
+    both = call("greedy_decode (a row that ends early)", model.greedy_decode, src, start, ENDING_TOKEN, max_len, src_mask)
+    alone = call("greedy_decode (every row ends early)", model.greedy_decode, src[:1], start, ENDING_TOKEN, max_len, src_mask[:1])
+    return {"greedy_end": np.asarray(asnumpy(both)), "greedy_end_alone": np.asarray(asnumpy(alone))}
+
+
 def _state_of(module) -> dict:
     return {name: np.asarray(asnumpy(value)) for name, value in module.state_dict().items()}
 
@@ -197,6 +209,11 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     out.update(prefixed("transformer/state", _state_of(model)))
     out.update(prefixed("transformer", transformer_logits(model)))
     out.update(prefixed("transformer", transformer_greedy(model)))
+    ends = transformer_greedy_ends(model)
+    if not (ends["greedy_end"].shape[1] == GREEDY["max_len"] and ends["greedy_end_alone"].shape[1] < GREEDY["max_len"]):
+        raise ValueError(f"ENDING_TOKEN {ENDING_TOKEN} no longer ends row 0 early and row 1 never: pick another from "
+                         f"{ends['greedy_end'].tolist()}")
+    out.update(prefixed("transformer", ends))
 
     logits, target, pad = _loss_inputs()
     out["masked_loss/value"] = asnumpy(namespace["masked_cross_entropy"](logits, target, pad).data).reshape(-1)
@@ -294,6 +311,10 @@ def test_positional_encoding(fn) -> CheckResult:
         if raw is None:
             result.add(CheckItem("returns a table", False, "received None: is a `return` missing?"))
             return result
+        if not isinstance(raw, np.ndarray):
+            result.add(CheckItem("returns a NumPy array", False, f"got a {type(raw).__name__}: build the table with NumPy "
+                                 "(np.zeros, np.sin, np.cos); the Transformer wraps it in a Tensor itself"))
+            return result
         pe = asnumpy(raw).astype(np.float64)
         shape = check_shape(f"shape for max_len={max_len}, d_model={d_model}", pe, (max_len, d_model))
         result.add(shape)
@@ -318,6 +339,48 @@ def test_positional_encoding(fn) -> CheckResult:
     return result
 
 
+DROPOUT_PROBES = {  # what: (switched-off Linear layers, inputs after the two identical tokens, what must drop)
+    "FeedForward": ((), lambda: (), "apply Dropout(dropout) to the hidden layer, after the ReLU"),
+    "EncoderLayer": (("feed_forward.linear2",), lambda: (None,),
+                     "apply Dropout(dropout) to the self-attention's output before adding it to x"),
+    "DecoderLayer": (("feed_forward.linear2",), lambda: (Tensor(waves((1, 3, 8), 2.4)), None, None),
+                     "apply Dropout(dropout) to each attention sub-block's output before adding it to x"),
+}
+
+
+def twin_tokens(width: int) -> Tensor:
+    """(1, 2, width): one token twice; without dropout both positions get the same output."""
+    return Tensor(np.repeat(waves((1, 1, width), 0.8), 2, axis=1))
+
+
+def _check_dropout(result: CheckResult, cls, kwargs: dict, state: dict, what: str) -> None:
+    """``cls(**kwargs, dropout=0.5)`` with the fixed weights (the layers named in DROPOUT_PROBES
+    switched off, so only the sub-block that must drop can make a difference): in training mode
+    two identical tokens must get different outputs, in evaluation mode the same."""
+    off, extra, advice = DROPOUT_PROBES[what]
+    module, error = run_student(f"{what}(..., dropout=0.5) builds", cls, **kwargs, dropout=0.5)
+    if error:
+        result.add(error)
+        return
+    module.load_state_dict(_branches_off(state, off))
+    x = twin_tokens(kwargs["d_model"])
+    rows = {}
+    for mode in ("train", "eval"):
+        getattr(module, mode)()
+        with no_grad():
+            raw, error = run_student(f"forward with dropout=0.5 ({mode})", module, x, *extra())
+        if error:
+            result.add(error)
+            return
+        rows[mode] = asnumpy(raw.numpy() if isinstance(raw, Tensor) else raw)[0]  # (2, E)
+    drops = not np.allclose(rows["train"][0], rows["train"][1], rtol=1e-3, atol=1e-5)
+    result.add(CheckItem("dropout is used in training", drops, "" if drops else
+                         f"with dropout=0.5 in training mode, two identical tokens got the same output: {advice}"))
+    same = np.allclose(rows["eval"][0], rows["eval"][1], rtol=1e-5, atol=1e-6)
+    result.add(CheckItem("no dropout in evaluation", same, "" if same else
+                         "in evaluation mode two identical tokens got different outputs: use utils.nn.Dropout, which follows eval()"))
+
+
 # ---------------------------------------------------------------------- Exercise 2
 @forbids("week5_transformer", "feed_forward")
 def test_feed_forward(FeedForward) -> CheckResult:
@@ -339,7 +402,8 @@ def test_feed_forward(FeedForward) -> CheckResult:
         linear = (x @ state["linear1.weight"].T + state["linear1.bias"]) @ state["linear2.weight"].T + state["linear2.bias"]
         return "the ReLU between the two Linear layers is missing" if _matches(linear, out) else ""
 
-    _compare(result, "(2, 3, 6) input", out, golden["out"], diagnose)
+    if _compare(result, "(2, 3, 6) input", out, golden["out"], diagnose):
+        _check_dropout(result, FeedForward, FF_KWARGS, state, "FeedForward")
     return result
 
 
@@ -375,6 +439,7 @@ def test_encoder_layer(EncoderLayer) -> CheckResult:
 
         if not _compare(result, label, out, golden[key], diagnose):
             return result
+    _check_dropout(result, EncoderLayer, LAYER_KWARGS, state, "EncoderLayer")
     return result
 
 
@@ -423,6 +488,7 @@ def test_decoder_layer(DecoderLayer) -> CheckResult:
                              "keep the cross-attention weights of the last call in self.cross_attn_weights (for the plots)"))
     else:
         result.add(check_shape("cross_attn_weights shape (N, T, S)", asnumpy(w), (2, 4, 5)))
+    _check_dropout(result, DecoderLayer, LAYER_KWARGS, state, "DecoderLayer")
     return result
 
 
@@ -457,6 +523,27 @@ def test_transformer(Transformer) -> CheckResult:
     result.add(CheckItem("greedy_decode picks the most likely token at each step", bool(ok), "" if ok else
                          "the decoded tokens differ from a greedy reference: feed the tokens decoded so far (start token first) "
                          "with a causal tgt_mask, take the argmax of the LAST position, append it, and stop after end_token",
+                         expected=want, received=got))
+    if not ok:
+        return result
+    result.add(check_true("greedy_decode returns integer tokens", got.dtype.kind in "iu",
+                          f"the tokens have dtype {got.dtype}: keep them as integers (np.int64), they are vocabulary ids"))
+    try:
+        ends = transformer_greedy_ends(model, _student)
+    except _Stop as stop:
+        result.add(stop.item)
+        return result
+    got, want = ends["greedy_end"], golden["greedy_end"]
+    same = got.shape == want.shape and np.array_equal(got, want)
+    result.add(CheckItem("after end_token, a finished row keeps end_token", same, "" if same else
+                         f"with end_token={ENDING_TOKEN}, row 0 produces it at step 2 and row 1 never does: row 0 must go on "
+                         f"with {ENDING_TOKEN} in every later slot (np.where(finished, end_token, next_token))",
+                         expected=want, received=got))
+    got, want = ends["greedy_end_alone"], golden["greedy_end_alone"]
+    stops = got.shape == want.shape and np.array_equal(got, want)
+    result.add(CheckItem("stops once every row has produced end_token", stops, "" if stops else
+                         f"decoding row 0 alone with end_token={ENDING_TOKEN}, every row has finished after {want.shape[1]} steps, "
+                         f"so the result is {want.shape}; got shape {got.shape}: break out of the loop when all rows are finished",
                          expected=want, received=got))
     return result
 

@@ -114,6 +114,12 @@ def test_extract_patches(fn) -> CheckResult:
     if error:
         result.add(error)
         return result
+    same_kind = isinstance(out, np.ndarray)
+    result.add(CheckItem("a NumPy array in gives a NumPy array out", same_kind, "" if same_kind else
+                         f"got a {type(out).__name__}: return the same kind as the input (reshape and transpose the array "
+                         "itself; only a Tensor input gives a Tensor)"))
+    if not same_kind:
+        return result
     shape = result.add(check_shape("shape (N, num_patches, C*p*p)", out, (2, 6, 48)))
     if not shape.passed:
         return result
@@ -265,7 +271,7 @@ def _name_mismatch(got, expected) -> str:
     return "; ".join(parts)
 
 
-VIT_CONFIG = dict(img_size=8, patch_size=4, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)
+VIT_CONFIG = dict(img_size=8, patch_size=2, in_channels=2, num_classes=3, d_model=8, num_heads=2, num_layers=2, d_ff=12)  # a 4x4 grid of 16 patches, as trained
 
 
 def _vit_images() -> np.ndarray:

@@ -52,11 +52,11 @@ class MiniAlexNet(Module):
         self.features = Sequential(
             *block(1, 16, 5, 2), MaxPool2d(3, 2),
             *block(16, 32, 3, 1), MaxPool2d(3, 2),
-            *block(32, 48, 3, 1), *block(48, 48, 3, 1), *block(48, 32, 3, 1), MaxPool2d(3, 2),
+            {middle}MaxPool2d(3, 2),
         )
         self.classifier = Sequential(
-            Flatten(), Linear(32 * 3 * 3, 128), ReLU(), Dropout(0.3),
-            Linear(128, 128), ReLU(), Dropout(0.3), Linear(128, {classes}),
+            Flatten(), Linear(32 * 3 * 3, {width}), ReLU(), {drop}
+            Linear({width}, 128), ReLU(), {drop} Linear(128, {classes}),
         )
 
     def forward(self, x):
@@ -72,8 +72,9 @@ def _alexnet(pool="MaxPool2d(3, 2)", p="0.5", classes="num_classes", forward="se
     return _ALEXNET.format(pool=pool, p=p, classes=classes, forward=forward)
 
 
-def _mini(classes="num_classes", forward="self.classifier(self.features(x))"):
-    return _MINI.format(classes=classes, forward=forward)
+def _mini(classes="num_classes", forward="self.classifier(self.features(x))", width="128", drop="Dropout(0.3),",
+          middle="*block(32, 48, 3, 1), *block(48, 48, 3, 1), *block(48, 32, 3, 1), "):
+    return _MINI.format(classes=classes, forward=forward, width=width, drop=drop, middle=middle)
 
 
 MUTANTS = {
@@ -91,6 +92,9 @@ MUTANTS = {
     "alexnet_no_third_relu": {"alexnet": _alexnet().replace("padding=1), ReLU(),\n            Conv2d(384, 384", "padding=1),\n            Conv2d(384, 384")},
     "mini_fixed_classes": {"mini_alexnet": _mini(classes="10")},
     "mini_detached": {"mini_alexnet": _mini(forward="Tensor(self.classifier(self.features(x)).numpy(), dtype=x.dtype)")},
+    "mini_no_dropout": {"mini_alexnet": _mini(drop="")},
+    "mini_two_convolutions": {"mini_alexnet": _mini(middle="")},
+    "mini_too_large": {"mini_alexnet": _mini(width="8000")},  # 288*8000 + 8000*128 weights: over 3 million
     "quiz_wrong": {"quiz": 'quiz_answers = {"q1": "a", "q2": "b", "q3": "b", "q4": "a"}\n'},
 }
 

@@ -84,6 +84,8 @@ MUTANTS = {
     "bn_wrong_axes": {"batchnorm": _bn(axes="(0, 1, 2, 3)",
                                        new_mean="(1 - momentum) * running_mean + momentum * mean.numpy().reshape(-1) * np.ones(C)",
                                        new_var="(1 - momentum) * running_var + momentum * var.numpy().reshape(-1) * np.ones(C)")},
+    "bn_updates_in_place": {"batchnorm": _bn(new_mean="np.add((1 - momentum) * running_mean, momentum * mean.numpy().reshape(C), out=running_mean)",
+                                             new_var="np.add((1 - momentum) * running_var, momentum * var.numpy().reshape(C) * n / (n - 1), out=running_var)")},
     "bn_detached": {"batchnorm": _bn(out="Tensor(out.numpy(), dtype=x.dtype)")},
     "block_no_shortcut": {"resblock": _block(combine="self.relu(out)")},
     "block_relu_before_add": {"resblock": _block(combine="self.relu(out) + self.shortcut(x)")},

@@ -1,7 +1,8 @@
 """Hidden checks for Exercise 1, ``batchnorm2d_forward`` (3 points).
 
 The visible check uses one (4, 3, 5, 6) float64 batch with the default momentum and eps;
-these use batch size 1, other shapes, other momentum and eps, float32, and gradients.
+these use batch size 1, other shapes, other momentum and eps, float32, and gradients; every
+call also checks that the caller's running statistics were left as they were.
 """
 import numpy as np
 import pytest
@@ -34,7 +35,11 @@ def expected(x, gamma, beta, rm, rv, training, momentum=0.1, eps=1e-5):
 
 
 def run(student, x, gamma, beta, rm, rv, training, **kwargs):
-    reply = student.call(FN, AsTensor(x), AsTensor(gamma), AsTensor(beta), rm, rv, training, **kwargs)
+    answer = student.call_with(FN, (AsTensor(x), AsTensor(gamma), AsTensor(beta), rm, rv, training), kwargs, inspect=True)
+    after = answer["args_after"]
+    assert np.array_equal(array(after[3]), rm) and np.array_equal(array(after[4]), rv), \
+        "the running_mean or running_var passed in was modified in place: return new arrays"
+    reply = answer["outputs"]
     if not isinstance(reply, (tuple, list)) or len(reply) != 3:
         raise AssertionError("expected the function to return a tuple (out, running_mean, running_var)")
     return tuple(array(v) for v in reply)

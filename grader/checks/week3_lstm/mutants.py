@@ -68,6 +68,24 @@ MUTANTS = {
     "windows_last_missing": {"make_windows": _windows(cut="T - horizon - 1", end="-1")},
     "windows_no_feature_axis": {"make_windows": _windows(one_d="pass")},
     "windows_float32_cast": {"make_windows": _windows(X="np.ascontiguousarray(windows.transpose(0, 2, 1)).astype(np.float32)")},
+    "windows_python_loop": {"make_windows": """
+def make_windows(series, seq_len, horizon=1):
+    s = np.asarray(series)
+    s = s[:, None] if s.ndim == 1 else s
+    N = s.shape[0] - seq_len - horizon + 1
+    X = np.stack([s[n:n + seq_len] for n in range(N)])  # one slice per window: the loop the exercise forbids
+    y = s[seq_len + horizon - 1:].copy()
+    return X, y
+"""},
+    "windows_writes_into_series": {"make_windows": _windows(end="") + """
+_make_windows = make_windows
+
+
+def make_windows(series, seq_len, horizon=1):
+    X, y = _make_windows(series, seq_len, horizon)
+    series[...] = 0  # 'frees' the caller's data
+    return X, y
+"""},
     # Exercise 3
     "model_first_step": {"lstm_model": _model(features="out[:, 0, :]")},
     "model_mean_over_time": {"lstm_model": _model(features="out.mean(axis=1)")},

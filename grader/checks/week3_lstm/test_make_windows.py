@@ -1,7 +1,8 @@
 """Hidden checks for Exercise 2, ``make_windows`` (2 points).
 
 The visible check uses 11-12 steps, seq_len 3-4 and float32; these use three features,
-a long horizon, a single window, windows of one step, and float64.
+a long horizon, a single window, windows of one step, float64, the caller's series left
+unchanged, and (by counting traced lines, never by timing) no Python loop over the windows.
 """
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from grader.checks.week3_lstm.reference import windows_reference
 
 pytestmark = pytest.mark.grade_cell("make_windows_tests")
 FN = "make_windows"
+LOOP_SLACK = 20  # extra traced lines tolerated for a 10x longer series (a loop over the windows adds about 540)
 
 
 def run(student, series, seq_len, horizon):
@@ -37,11 +39,20 @@ def test_other_shapes_and_horizons(student):
 
 
 @pytest.mark.points(1)
-def test_float64_kept_and_input_untouched(student):
-    """float64: a float64 series gives float64 windows with exact values, and the input is not modified"""
+def test_float64_kept_input_untouched_no_loop(student):
+    """float64 and no loop: a float64 series gives float64 windows with exact values, the input is not modified, and a 10x longer series runs no more of your Python lines (no loop over the windows)"""
     series = (np.linspace(0, 1, 15)[:, None] * np.array([1.0, 1e-9 + 1.0]) + 1e-12).astype(np.float64)  # (15, 2)
-    X, y = run(student, series.copy(), 4, 2)
+    answer = student.call_with(FN, (series.copy(), 4, 2), inspect=True)
+    X, y = pair(answer["outputs"], "(X, y)")
+    X, y = np.asarray(X), np.asarray(y)
     ref_X, ref_y = windows_reference(series, 4, 2)
     assert X.dtype == np.float64 and y.dtype == np.float64, "a float64 series must give float64 X and y (was something cast?)"
     assert X.shape == ref_X.shape and y.shape == ref_y.shape, "X or y has the wrong shape for a 2-feature series with horizon 2"
     assert np.array_equal(X, ref_X) and np.array_equal(y, ref_y), "the values changed: windows must copy the series exactly"
+    assert np.array_equal(np.asarray(answer["args_after"][0]), series), "the series passed in was modified: do not write into it"
+    lines = []
+    for T in (60, 600):
+        long = np.stack([np.sin(np.arange(T) * 0.1), np.arange(T) / T], axis=1)  # (T, 2)
+        lines.append(int(student.call_with(FN, (long, 5, 3), inspect=True)["lines"]))
+    assert lines[1] - lines[0] < LOOP_SLACK, (f"a 10x longer series ran {lines[1] - lines[0]} more lines of your Python code: "
+                                              "a loop over the windows? sliding_window_view makes them all in one call")

@@ -25,6 +25,7 @@ MUTANTS = {
     "minus_inf_fill": {"sdpa": _sdpa(fill="-np.inf")},
     "float32_cast": {"sdpa": _sdpa(output="Tensor((weights @ V).numpy().astype(np.float32))")},
     "numpy_detached": {"sdpa": _sdpa(output="Tensor((weights @ V).numpy(), dtype=V.dtype)")},
+    "mask_only_as_array": {"sdpa": _sdpa(masked="~mask")},  # a list or a Tensor mask raises
 }
 
 _MASKS = '''
@@ -33,13 +34,14 @@ def causal_mask(seq_len):
 
 
 def padding_mask(lengths, max_len):
-    lengths = np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)
+    lengths = {lengths}
     return np.arange(max_len)[None, :] {compare} lengths[:, None]
 '''
 
 
-def _masks(causal="np.tril(np.ones((seq_len, seq_len), dtype=bool))", compare="<"):
-    return _MASKS.format(causal=causal, compare=compare)
+def _masks(causal="np.tril(np.ones((seq_len, seq_len), dtype=bool))", compare="<",
+           lengths="np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)"):
+    return _MASKS.format(causal=causal, compare=compare, lengths=lengths)
 
 
 _HEADS = '''
@@ -113,6 +115,8 @@ MUTANTS.update({
     "causal_upper_triangle": {"masks": _masks(causal="np.triu(np.ones((seq_len, seq_len), dtype=bool))")},
     "padding_inverted": {"masks": _masks(compare=">=")},
     "padding_off_by_one": {"masks": _masks(compare="<=")},
+    "padding_lengths_tensor_refused": {"masks": _masks(lengths="np.asarray(lengths)")},  # a Tensor becomes an object array
+    "padding_lengths_list_refused": {"masks": _masks(lengths="lengths.numpy() if isinstance(lengths, Tensor) else lengths")},
     "split_bare_reshape": {"heads": _HEADS.format(split="return x.reshape(N, num_heads, T, d_model // num_heads)")},
     "split_through_numpy": {"heads": _HEADS.format(
         split="return Tensor(x.numpy().reshape(N, T, num_heads, -1).transpose(0, 2, 1, 3), dtype=x.dtype)")},

@@ -1,7 +1,7 @@
 """Hidden checks for Exercise 1, ``scaled_dot_product_attention`` (4 points).
 
 The visible check uses (2, 3, 4)-shaped queries; these use other ranks and sizes, masks
-that broadcast, float64, a fully masked row and gradients.
+that broadcast (as arrays, nested lists and Tensors), float64, a fully masked row and gradients.
 """
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ def test_other_ranks(student):
 
 @pytest.mark.points(1)
 def test_masks_broadcast(student):
-    """Masks: a padding mask of shape (batch, 1, 1, S) and a causal (L, S) mask hide exactly the forbidden keys"""
+    """Masks: a padding mask of shape (batch, 1, 1, S) and a causal (L, S) mask hide exactly the forbidden keys, given as arrays, lists or Tensors"""
     Q, K, V = qkv((2, 2), 4, 6, 3, 5)
     lengths = np.array([6, 3])
     padding = (np.arange(6)[None, :] < lengths[:, None])[:, None, None, :]  # (2, 1, 1, 6)
@@ -56,6 +56,11 @@ def test_masks_broadcast(student):
         assert w.shape == ref_w.shape, f"the weights have the wrong shape with a {name} mask"
         assert np.all(np.abs(w[~full]) < 1e-6), f"keys hidden by the {name} mask still get weight (True means 'may attend')"
         assert close(w, ref_w) and close(out, ref_out), f"wrong values with a {name} mask"
+    for kind, mask, ref in (("a nested list", causal.tolist(), causal), ("a boolean Tensor", AsTensor(padding), padding)):
+        out, w = run(student, Q, K, V, mask)
+        ref_out, ref_w = expected(Q, K, V, ref)
+        assert w.shape == ref_w.shape and close(w, ref_w) and close(out, ref_out), \
+            f"a mask given as {kind} gave other results than the same mask as an array (the exercise accepts lists, arrays and Tensors)"
 
 
 @pytest.mark.points(1)

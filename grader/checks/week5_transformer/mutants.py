@@ -37,8 +37,16 @@ MUTANTS = {
     # frequencies 10000 ** (-i / D) instead of 10000 ** (-2i / D)
     "pe_linear_exponent": {"pe": _broken(
         "pe", ("-np.arange(0, d_model, 2) / d_model)", "-np.arange(0, d_model, 2) / (2 * d_model))"))},
+    "pe_returns_tensor": {"pe": _broken("pe", ("    return pe\n", "    return Tensor(pe)\n"))},
     "ff_no_relu": {"feed_forward": _broken(
         "feed_forward", ("self.linear1(x).relu()", "self.linear1(x)"))},
+    "ff_no_dropout": {"feed_forward": _broken(
+        "feed_forward", ("hidden = self.dropout(self.linear1(x).relu())", "hidden = self.linear1(x).relu()"))},
+    "enc_no_dropout_on_attention": {"encoder_layer": _broken(
+        "encoder_layer", ("x = self.norm1(x + self.dropout(attended))", "x = self.norm1(x + attended)"))},
+    "dec_no_dropout_on_attention": {"decoder_layer": _broken(
+        "decoder_layer", ("x = self.norm1(x + self.dropout(attended))", "x = self.norm1(x + attended)"),
+        ("x = self.norm2(x + self.dropout(attended))", "x = self.norm2(x + attended)"))},
     "enc_no_residual": {"encoder_layer": _broken(
         "encoder_layer", ("self.norm1(x + self.dropout(attended))", "self.norm1(self.dropout(attended))"))},
     "enc_mask_ignored": {"encoder_layer": _broken(
@@ -69,6 +77,12 @@ MUTANTS = {
                         "with no_grad():\n            memory = self.encode(src)  # (N, S, E)\n            src_mask = None\n"))},
     "tf_greedy_one_extra": {"transformer": _broken(
         "transformer", ("for _ in range(max_len):", "for _ in range(max_len + 1):"))},
+    "tf_greedy_no_end_padding": {"transformer": _broken(  # finished rows go on decoding freely
+        "transformer", ("np.where(finished, end_token, logits.numpy()[:, -1].argmax(-1))", "logits.numpy()[:, -1].argmax(-1)"))},
+    "tf_greedy_no_early_stop": {"transformer": _broken(
+        "transformer", ("                if finished.all():\n                    break\n", ""))},
+    "tf_greedy_float_tokens": {"transformer": _broken(
+        "transformer", ("return tokens[:, 1:]  # (N, L)", "return tokens[:, 1:].astype(np.float64)  # (N, L)"))},
     "loss_counts_padding": {"masked_loss": _broken(
         "masked_loss", ("keep = (target != pad_token).astype(per_token.dtype)", "keep = np.ones(target.shape, dtype=per_token.dtype)"))},
     "loss_detached": {"masked_loss": _broken(

@@ -7,7 +7,7 @@ from grader.checks.support import array, close, waves
 from grader.checks.week5_transformer.reference import ReferenceDecoderLayer
 from utils.checks.week5_transformer import causal_mask, padding_mask
 
-from grader.checks.week5_transformer.common import assert_param_grads, float64_reference, output_of, run_both
+from grader.checks.week5_transformer.common import assert_dropout, assert_param_grads, float64_reference, output_of, run_both
 
 pytestmark = pytest.mark.grade_cell("decoder_tests")
 STATE = lambda ref: {k: np.asarray(v) for k, v in ref.state_dict().items()}  # noqa: E731
@@ -15,7 +15,7 @@ STATE = lambda ref: {k: np.asarray(v) for k, v in ref.state_dict().items()}  # n
 
 @pytest.mark.points(1)
 def test_batch_one_other_sizes(student):
-    """DecoderLayer: batch size 1, T=3 target and S=6 source positions, 3 heads, no masks, float64"""
+    """DecoderLayer: batch size 1, T=3 target and S=6 source positions, 3 heads, no masks, float64; dropout on the attention outputs only in training"""
     ref = float64_reference(ReferenceDecoderLayer, 6, 3, 5)
     x, memory = waves((1, 3, 6), 0.1, np.float64), waves((1, 6, 6), 0.8, np.float64)
     res = student.module("DecoderLayer", {"d_model": 6, "num_heads": 3, "d_ff": 5}, [x, memory], state=STATE(ref), dtype="float64")
@@ -23,6 +23,9 @@ def test_batch_one_other_sizes(student):
     assert out.shape == (1, 3, 6), "DecoderLayer returns the wrong shape for T=3, S=6"
     assert close(out, ref(x, memory).numpy(), rtol=1e-9, atol=1e-10), \
         "DecoderLayer gives wrong values (self-attention, add, norm1; cross-attention on memory, add, norm2; feed-forward, add, norm3)"
+    assert_dropout(student, "DecoderLayer", {"d_model": 6, "num_heads": 3, "d_ff": 5}, ref, off=("feed_forward.linear2",),
+                   extra_inputs=(waves((1, 4, 6), 0.8, np.float64),),
+                   advice="apply Dropout(dropout) to each attention sub-block's output before adding it to x")
 
 
 @pytest.mark.points(1)

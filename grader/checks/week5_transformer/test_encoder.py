@@ -1,5 +1,6 @@
 """Hidden checks for Exercise 2, ``FeedForward`` and ``EncoderLayer`` (4 points): other sizes,
-batch size 1, float64, padding masks, and gradients to the input and every parameter."""
+batch size 1, float64, padding masks, gradients to the input and every parameter, and dropout
+(after the ReLU; on the attention's output) in training mode only."""
 import numpy as np
 import pytest
 
@@ -7,14 +8,14 @@ from grader.checks.support import array, close, moved, waves
 from grader.checks.week5_transformer.reference import ReferenceEncoderLayer, ReferenceFeedForward
 from utils.checks.week5_transformer import padding_mask
 
-from grader.checks.week5_transformer.common import assert_param_grads, float64_reference, output_of, run_both
+from grader.checks.week5_transformer.common import assert_dropout, assert_param_grads, float64_reference, output_of, run_both
 
 pytestmark = pytest.mark.grade_cell("encoder_tests")
 
 
 @pytest.mark.points(1)
 def test_feed_forward_float64_gradients(student):
-    """FeedForward: other sizes in float64, batch size 1, gradients to the input and both Linear layers"""
+    """FeedForward: other sizes in float64, batch size 1, gradients to the input and both Linear layers; dropout only in training"""
     ref = float64_reference(ReferenceFeedForward, 5, 9)
     x = waves((1, 4, 5), 0.2, np.float64)
     upstream = waves((1, 4, 5), 1.0, np.float64)
@@ -25,11 +26,12 @@ def test_feed_forward_float64_gradients(student):
     assert res.input_grads[0] is not None and close(array(res.input_grads[0]), ref_in[0].grad, rtol=1e-6, atol=1e-8), \
         "the gradient with respect to the FeedForward input is wrong"
     assert_param_grads(res, ref, "FeedForward")
+    assert_dropout(student, "FeedForward", {"d_model": 5, "d_ff": 9}, ref, advice="apply Dropout(dropout) after the ReLU")
 
 
 @pytest.mark.points(1)
 def test_encoder_batch_one_no_mask(student):
-    """EncoderLayer: batch size 1, 3 heads, d_model=12, no mask, in float64"""
+    """EncoderLayer: batch size 1, 3 heads, d_model=12, no mask, in float64; dropout on the attention's output only in training"""
     ref = float64_reference(ReferenceEncoderLayer, 12, 3, 7)
     x = waves((1, 6, 12), 0.5, np.float64)
     res = student.module("EncoderLayer", {"d_model": 12, "num_heads": 3, "d_ff": 7}, [x],
@@ -43,6 +45,8 @@ def test_encoder_batch_one_no_mask(student):
                                      state={k: np.asarray(v) for k, v in other.state_dict().items()}, dtype="float64"))
     assert close(again, other(x).numpy(), rtol=1e-9, atol=1e-10), "EncoderLayer gives wrong values with a second set of weights"
     assert moved(out, again), "the output did not change when the weights changed: does forward use the loaded parameters?"
+    assert_dropout(student, "EncoderLayer", {"d_model": 12, "num_heads": 3, "d_ff": 7}, ref, off=("feed_forward.linear2",),
+                   advice="apply Dropout(dropout) to the self-attention's output before adding it to x")
 
 
 @pytest.mark.points(1)

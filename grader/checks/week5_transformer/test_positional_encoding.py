@@ -11,9 +11,11 @@ pytestmark = pytest.mark.grade_cell("pe_tests")
 
 @pytest.mark.points(1)
 def test_small_and_odd_sizes(student):
-    """Other sizes: a single position, d_model=2, and an odd d_model=33"""
+    """Other sizes: a single position, d_model=2, and an odd d_model=33, each returned as a NumPy array"""
     for max_len, d_model in ((1, 4), (9, 2), (20, 33)):
-        pe = array(student.call("positional_encoding", max_len, d_model))
+        answer = student.call_with("positional_encoding", (max_len, d_model), inspect=True)
+        assert answer["output_type"] == "ndarray", f"positional_encoding returned a {answer['output_type']}, not a NumPy array"
+        pe = array(answer["outputs"])
         assert pe.shape == (max_len, d_model), f"wrong shape for max_len={max_len}, d_model={d_model}"
         assert close(pe, sinusoidal_table(max_len, d_model), rtol=1e-5, atol=1e-6), \
             f"wrong values for max_len={max_len}, d_model={d_model}"

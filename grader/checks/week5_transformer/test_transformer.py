@@ -1,5 +1,6 @@
 """Hidden checks for Exercise 4, ``Transformer`` (4 points): another configuration, batch size 1,
-gradients to every parameter, and greedy decoding with and without a source mask."""
+gradients to every parameter, and greedy decoding with and without a source mask (integer
+tokens, end_token repeated in finished rows, an early stop once every row has finished)."""
 import numpy as np
 import pytest
 
@@ -56,27 +57,44 @@ def decoded_prefix_matches(got, want, end_token):
 
 @pytest.mark.points(1)
 def test_greedy_decode(student):
-    """greedy_decode: batch of three, tokens after the start token, at most max_len of them, argmax at each step"""
+    """greedy_decode: batch of three, integer tokens after the start token, at most max_len of them, argmax at each step, end_token repeated after the end"""
     ref = random_parameters(reference(), seed=2)  # decodes varied rows, one stopping at the end token
     src = np.array([[3, 8, 1, 4], [7, 7, 2, 5], [1, 2, 3, 4]])
     res = student.module("Transformer", CONFIG, [src, 0, 4, 5], state={k: np.asarray(v) for k, v in ref.state_dict().items()},
                          dtype="float64", method="greedy_decode")
     got = np.asarray(array(res.outputs))
     assert got.ndim == 2 and got.shape[1] <= 5, "greedy_decode must return (N, L) with L <= max_len (leave out the start token)"
-    assert decoded_prefix_matches(got, ref.greedy_decode(src, 0, 4, 5), 4), \
+    want = ref.greedy_decode(src, 0, 4, 5)
+    assert decoded_prefix_matches(got, want, 4), \
         "greedy_decode picks different tokens: feed all tokens so far with a causal mask and take the argmax of the last position"
+    kind = np.asarray(res.outputs).dtype  # (array() above makes float64 of anything)
+    assert kind.kind in "iu", f"greedy_decode returned tokens of dtype {kind}: tokens are integers"
+    assert got.shape == want.shape and np.array_equal(got, want), \
+        "after a row's end_token, every later slot of that row must be end_token, and decoding stops once every row has finished"
+    res = student.module("Transformer", CONFIG, [src, 0, 5, 5], state={k: np.asarray(v) for k, v in ref.state_dict().items()},
+                         dtype="float64", method="greedy_decode")
+    got, want = np.asarray(array(res.outputs)), ref.greedy_decode(src, 0, 5, 5)  # row 0 ends at step 2, the others never
+    assert got.shape == want.shape and np.array_equal(got, want), \
+        "a row that has produced end_token must go on with end_token while the other rows are decoded"
 
 
 @pytest.mark.points(1)
 def test_greedy_decode_src_mask_and_length_one(student):
-    """greedy_decode: a source padding mask is used, and max_len=1 gives one token per row"""
+    """greedy_decode: a source padding mask is used, a finished row keeps end_token, decoding stops once every row has finished, and max_len=1 gives one token per row"""
     ref = random_parameters(reference(), seed=8)  # one row stops at once, the other varies
     src = np.array([[3, 8, 0, 0, 0], [5, 1, 2, 6, 4]])
     src_mask = src != 0
     state = {k: np.asarray(v) for k, v in ref.state_dict().items()}
     res = student.module("Transformer", CONFIG, [src, 1, 2, 7, src_mask], state=state, dtype="float64", method="greedy_decode")
-    assert decoded_prefix_matches(res.outputs, ref.greedy_decode(src, 1, 2, 7, src_mask), 2), \
+    want = ref.greedy_decode(src, 1, 2, 7, src_mask)  # row 0 ends at once, row 1 never
+    assert decoded_prefix_matches(res.outputs, want, 2), \
         "greedy_decode ignores or misuses src_mask (pass it to encode and decode)"
+    got = np.asarray(array(res.outputs))
+    assert got.shape == want.shape and np.array_equal(got, want), \
+        "a row that has produced end_token must go on with end_token while the other rows are decoded"
+    res = student.module("Transformer", CONFIG, [src[:1], 1, 2, 7, src_mask[:1]], state=state, dtype="float64", method="greedy_decode")
+    got, want = np.asarray(array(res.outputs)), ref.greedy_decode(src[:1], 1, 2, 7, src_mask[:1])
+    assert got.shape == want.shape, f"decoding must stop once every row has produced end_token: expected {want.shape}, got {got.shape}"
     res = student.module("Transformer", CONFIG, [src, 1, 2, 1, src_mask], state=state, dtype="float64", method="greedy_decode")
     got = np.asarray(array(res.outputs))
     assert got.shape == (2, 1), "with max_len=1, greedy_decode must return exactly one token per row"

@@ -76,6 +76,8 @@ MUTANTS = {
     "patches_channels_last": {"patches": _patches(order="(0, 2, 4, 3, 5, 1)")},
     "patches_column_major": {"patches": _patches(order="(0, 4, 2, 1, 3, 5)")},
     "patches_numpy_detached": {"patches": _patches(result="Tensor(x.reshape(N, -1, C * p * p).numpy(), dtype=x.dtype) if isinstance(x, Tensor) else x.reshape(N, -1, C * p * p)")},
+    "patches_numpy_becomes_tensor": {"patches": _patches(
+        result="(x if isinstance(x, Tensor) else Tensor(x, dtype=x.dtype)).reshape(N, (H // p) * (W // p), C * p * p)")},
     "patches_float32": {"patches": _patches(result="x.reshape(N, (H // p) * (W // p), C * p * p).astype(np.float32)")},
     # Exercise 2
     "embed_plain_reshape": {"patch_embedding": _embed(patches="x.reshape(x.shape[0], self.n_patches, -1)")},

@@ -16,10 +16,13 @@ FN = "extract_patches"
 
 @pytest.mark.points(1)
 def test_other_shapes(student):
-    """Other shapes: batch 1, one channel, 1x1 patches and a wide grid, on NumPy arrays"""
+    """Other shapes: batch 1, one channel, 1x1 patches and a wide grid, on NumPy arrays (which come back as NumPy arrays)"""
     for shape, p in (((1, 1, 6, 6), 3), ((3, 2, 4, 10), 2), ((2, 3, 2, 3), 1), ((1, 4, 10, 5), 5)):
         images = waves(shape, 0.2)
-        got = array(student.call(FN, images, p))
+        answer = student.call_with(FN, (images, p), inspect=True)
+        assert answer["output_type"] == "ndarray", \
+            f"a NumPy batch came back as a {answer['output_type']}: return the same kind as the input (a NumPy array here)"
+        got = array(answer["outputs"])
         want = looped_patches(images, p)
         assert got.shape == want.shape, f"wrong shape for images of shape {shape} and {p}x{p} patches"
         assert close(got, want, rtol=0, atol=1e-7), f"wrong patches for images of shape {shape} and {p}x{p} patches (row-major patches, (channel, row, column) inside)"
