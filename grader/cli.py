@@ -49,10 +49,23 @@ def cmd_autograde(args) -> int:
     if not students:
         print(f"no submissions for {week} under {course.root / 'submitted'}/<student>/{week}/")
         return 1
-    outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler)
+    outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler, render=args.render)
     graded = {o["student"] for o in outcomes}
     print(format_table([r for r in rows(course, week) if r["student"] in graded]))
     return 1 if refused else 0
+
+
+def cmd_render(args) -> int:
+    from .render import render
+
+    course = _course(args)
+    students = [check_id(s) for s in args.student] if args.student else None
+    done = render(course, args.week, students)
+    for student, what in done.items():
+        print(terminal_safe(f"{student}: {what}"))
+    if not done:
+        print(f"nothing to render: every graded submission of {args.week} is rendered (name one with --student)")
+    return 0 if all(w == "rendered" for w in done.values()) else 1
 
 
 def cmd_feedback(args) -> int:
@@ -149,7 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
     p.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) to grade on a cluster")
+    p.add_argument("--no-render", dest="render", action="store_false",
+                   help="grade without running the whole notebook for its outputs (faster; points are the same; "
+                        "`render` adds the outputs later)")
     p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("render", help="run graded notebooks for their outputs (those graded with --no-render, or whose "
+                       "rendering failed); scores stay as they are; exit 1 if one still could not be rendered")
+    p.add_argument("week")
+    p.add_argument("--student", action="append", help="render only this student (repeatable)")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("feedback", help="write feedback/<student>/<week>/*.html for graded submissions")
     p.add_argument("week")

@@ -102,26 +102,42 @@ def course_config(course_root: Path):
     return c
 
 
-def prepare_environment(state_dir: Path) -> None:
-    """Set up this process for nbgrader.
+STATE_DIRS = (
+    ("JUPYTER_CONFIG_DIR", "jupyter/config"),
+    ("JUPYTER_DATA_DIR", "jupyter/data"),
+    ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
+    ("IPYTHONDIR", "ipython"),
+    ("MPLCONFIGDIR", "matplotlib"),
+)
 
-    Jupyter's and IPython's config/data/runtime dirs point into ``state_dir`` (nothing
-    lands in $HOME), and the interpreter's ``bin/`` goes first on PATH: nbgrader's
-    gradebook shells out to ``alembic``, which lives there in a virtual environment.
-    """
+
+def interpreter_bin_first(path: str) -> str:
+    """``path`` (a PATH value) with this interpreter's ``bin/`` first: nbgrader's gradebook shells out
+    to ``alembic``, which lives there in a virtual environment."""
     import sys
 
     bin_dir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    state_dir = Path(state_dir)
-    for var, sub in (
-        ("JUPYTER_CONFIG_DIR", "jupyter/config"),
-        ("JUPYTER_DATA_DIR", "jupyter/data"),
-        ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
-        ("IPYTHONDIR", "ipython"),
-        ("MPLCONFIGDIR", "matplotlib"),
-    ):
-        path = state_dir / sub
+    parts = path.split(os.pathsep) if path else []
+    return path if parts[:1] == [bin_dir] else os.pathsep.join([bin_dir, *parts])
+
+
+def prepare_process() -> None:
+    """The one change the grader makes to its own process's environment: the interpreter's ``bin/``
+    first on PATH (see ``interpreter_bin_first``). Nothing else is touched."""
+    os.environ["PATH"] = interpreter_bin_first(os.environ.get("PATH", ""))
+
+
+def state_environment(state_dir: Path, base: dict | None = None) -> dict:
+    """The environment for the grader's child processes (nbgrader's step, the hidden checks).
+
+    A copy of ``base`` (default: this process's environment) whose Jupyter, IPython and
+    matplotlib dirs point into ``state_dir`` (so nothing lands in $HOME) and whose PATH starts
+    with the interpreter's ``bin/``. This process's own environment is left as it is.
+    """
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = interpreter_bin_first(env.get("PATH", ""))
+    for var, sub in STATE_DIRS:
+        path = Path(state_dir) / sub
         path.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault(var, str(path))
+        env[var] = str(path)
+    return env

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_environment
+from .config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_process, state_environment
 
 
 class GraderError(Exception):
@@ -26,7 +26,7 @@ class Course:
         root = Path(root).resolve()
         if not (root / SOURCE_DIRECTORY).is_dir():
             raise GraderError(f"{root} has no {SOURCE_DIRECTORY}/ folder: run the grader from the course root")
-        prepare_environment(root / ".grader")
+        prepare_process()
         return cls(root)
 
     # ------------------------------------------------------------------ folders
@@ -75,6 +75,11 @@ class Course:
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if (p / week).is_dir())
+
+    def environment(self) -> dict:
+        """The environment for this course's child processes: Jupyter dirs under ``.grader/``
+        (``grader.config.state_environment``); this process's own is never changed."""
+        return state_environment(self.state)
 
     # ------------------------------------------------------------------ nbgrader
     def api(self):

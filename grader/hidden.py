@@ -7,7 +7,6 @@ checks — scores that part 0 with a reason. Never full marks by default.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 
+from .config import state_environment
+from .records import CheckRun, RecordError, load
 from .notebook_roles import grade_id, is_hidden_test_cell, nbgrader_meta
 
 CHECKS_ROOT = Path(__file__).resolve().parent / "checks"
@@ -27,7 +28,7 @@ class CellScore:
     grade_id: str
     max_points: float
     score: float = 0.0
-    tests: list = field(default_factory=list)   # [{"name", "points", "passed", "message"}]
+    tests: list = field(default_factory=list)   # [{"name", "points", "passed", "message", "failure"}]
     reason: str = ""                             # why the cell scored 0 without running its tests
 
 
@@ -46,8 +47,8 @@ def hidden_cells(nb) -> dict:
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_hidden_test_cell(c)}
 
 
-def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> dict:
-    """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``; returns the raw results dict."""
+def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> CheckRun:
+    """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``."""
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         results = Path(tmp) / "results.json"
         cmd = [
@@ -56,33 +57,36 @@ def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HI
             "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results),
         ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True,
+                                  env=state_environment(Path(course_root) / ".grader"))
         except subprocess.TimeoutExpired:
-            return {"error": f"the hidden checks did not finish within {timeout:.0f} s"}
+            return CheckRun(error=f"the hidden checks did not finish within {timeout:.0f} s")
+        log = (proc.stdout + proc.stderr)[-4000:]
         if not results.exists():
-            return {"error": f"the hidden checks crashed before reporting (exit {proc.returncode})", "log": (proc.stdout + proc.stderr)[-4000:]}
+            return CheckRun(error=f"the hidden checks crashed before reporting (exit {proc.returncode})", log=log)
         try:
-            data = json.loads(results.read_text())
-        except ValueError:
-            return {"error": "the hidden checks wrote unreadable results"}
-        data["log"] = (proc.stdout + proc.stderr)[-4000:]
-        return data
+            run = load(CheckRun, results.read_text())
+        except RecordError as exc:
+            return CheckRun(error=f"the hidden checks wrote unreadable results ({exc})", log=log)
+        run.log = log
+        return run
 
 
-def score_cells(cells: dict, results: dict) -> dict:
+def score_cells(cells: dict, results: CheckRun) -> dict:
     """Scores per hidden-test cell from ``run_checks`` results: ``{grade_id: CellScore}``."""
     scores = {gid: CellScore(gid, pts) for gid, pts in cells.items()}
-    if "error" in results:
+    if results.error:
         for s in scores.values():
-            s.reason = results["error"]
+            s.reason = results.error
         return scores
-    for test in results.get("tests", []):
-        cell = scores.get(test.get("grade_id"))
+    for test in results.tests:
+        cell = scores.get(test.grade_id)
         if cell is None:
             continue
-        earned = float(test["points"]) if test.get("passed") else 0.0
+        earned = float(test.points) if test.passed else 0.0
         cell.score += earned
-        cell.tests.append({k: test.get(k) for k in ("name", "points", "passed", "message")})
+        cell.tests.append({"name": test.name, "points": test.points, "passed": test.passed, "message": test.message,
+                           "failure": test.failure})
     for cell in scores.values():
         declared = sum(t["points"] for t in cell.tests)
         if not cell.tests:
@@ -95,10 +99,11 @@ def score_cells(cells: dict, results: dict) -> dict:
     return scores
 
 
-def grade_hidden(week: str, notebook: Path, course_root: Path) -> dict:
-    """Run the checks and score every hidden-test cell of ``notebook``."""
+def grade_hidden(week: str, notebook: Path, course_root: Path) -> tuple[dict, CheckRun]:
+    """Run the checks and score every hidden-test cell of ``notebook``: ``({grade_id: CellScore}, CheckRun)``."""
     nb = nbformat.read(str(notebook), as_version=4)
-    return score_cells(hidden_cells(nb), run_checks(week, notebook, course_root))
+    run = run_checks(week, notebook, course_root)
+    return score_cells(hidden_cells(nb), run), run
 
 
 def as_plain(scores: dict) -> dict:

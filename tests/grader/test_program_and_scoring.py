@@ -6,6 +6,7 @@ import pytest
 
 from grader.authoring import answer, hidden_tests, markdown, new_notebook, readonly
 from grader.hidden import CellScore, score_cells
+from grader.records import CheckRecord, CheckRun
 from grader.precheck import NotGradable, find_tampering, read_notebook
 from grader.program import definitions_only, program_cells, strip_magics
 
@@ -85,18 +86,18 @@ def test_invalid_json_and_invalid_notebooks_are_not_gradable(tmp_path):
 
 
 def _result(passed, points=1.0, gid="cell"):
-    return {"nodeid": "t", "name": "t", "grade_id": gid, "points": points, "passed": passed, "message": ""}
+    return CheckRecord(nodeid="t", name="t", grade_id=gid, points=points, passed=passed)
 
 
 def test_partial_credit_adds_the_points_of_passed_checks():
-    scores = score_cells({"cell": 3.0}, {"tests": [_result(True), _result(False), _result(True)]})
+    scores = score_cells({"cell": 3.0}, CheckRun(tests=[_result(True), _result(False), _result(True)]))
     assert scores["cell"].score == 2.0 and not scores["cell"].reason
 
 
 @pytest.mark.parametrize("results, why", [
-    ({"error": "the hidden checks crashed"}, "crashed"),
-    ({"tests": []}, "no hidden checks ran"),
-    ({"tests": [_result(True, points=5.0)]}, "declare 5 points"),
+    (CheckRun(error="the hidden checks crashed"), "crashed"),
+    (CheckRun(tests=[]), "no hidden checks ran"),
+    (CheckRun(tests=[_result(True, points=5.0)]), "declare 5 points"),
 ])
 def test_scoring_fails_closed(results, why):
     scores = score_cells({"cell": 3.0}, results)
@@ -106,5 +107,5 @@ def test_scoring_fails_closed(results, why):
 
 def test_a_cell_score_never_exceeds_its_points():
     cell = CellScore("cell", 1.0)
-    scores = score_cells({"cell": 1.0}, {"tests": [_result(True, 0.5), _result(True, 0.5)]})
+    scores = score_cells({"cell": 1.0}, CheckRun(tests=[_result(True, 0.5), _result(True, 0.5)]))
     assert scores["cell"].score == 1.0 and cell.score == 0.0
