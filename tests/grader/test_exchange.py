@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import make_course
-from test_rootless import NEEDED, _reopen
+from unix_users import NEEDED, reopen_closed_dirs
 
 from grader.sandbox import sandbox_unavailable_reason
 
@@ -59,14 +59,14 @@ class Term:
         self.instructor, self.ontime, self.late = f"gxi{tag}", f"gxs{tag}a", f"gxs{tag}b"
         self.exchange = base / "exchange"
         self.course = base / "instructor" / "course"
-        self.reopen = _reopen([BIN, Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix), ROOT])
+        self.reopen = reopen_closed_dirs([BIN, Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix), ROOT])
 
     def home(self, user: str) -> Path:
         return self.base / user
 
     def run(self, user: str, cmd: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """``cmd`` (a shell line) as ``user`` in ``cwd`` (default: the user's home)."""
-        # A fresh environment, as a login gives: none of this process's Jupyter dirs (Course.at sets them).
+        # A fresh environment, as a login gives (nothing of this test process's own environment but GRADER_*).
         keep = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items() if k.startswith("GRADER_"))
         line = (f"exec runuser -u {user} -- env -i HOME={self.home(user)} USER={user} PATH={BIN}:/usr/bin:/bin "
                 f"LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 TMPDIR={self.home(user)} {keep} "
