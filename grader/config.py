@@ -36,7 +36,6 @@ def gradebook_url(course_root: Path) -> str:
 
 def apply_course_config(c, course_root: Path | None = None) -> None:
     """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
@@ -70,10 +69,13 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         RestoreDeletedCells,
         CheckCellMetadata,
     ]
+    # nbgrader's default list also holds nbconvert's ClearMetadataPreprocessor, which never runs:
+    # nbconvert preprocessors are off unless ``enabled``, and nbgrader does not enable it. Enabled, it
+    # would strip the cells' nbgrader metadata that SaveAutoGrades, formgrader and feedback read, so
+    # it is left out; what a student put in metadata is neutralised by InertNotebook instead.
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute,
         IgnorePattern,
-        ClearMetadataPreprocessor,
         LimitOutput,
         SaveAutoGrades,
         AssignLatePenalties,
@@ -81,7 +83,9 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         InertNotebook,
     ]
     # Feedback sanitises again as it renders (idempotent): a page never depends on how old its notebook is.
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, InertNotebook]
+    # nbgrader's default list also holds nbconvert's CSSHTMLHeaderPreprocessor, off for the same reason
+    # as ClearMetadataPreprocessor above; the page's styles come from nbgrader's feedback template.
+    c.GenerateFeedback.preprocessors = [GetGrades, InertNotebook]
 
 
 def course_config(course_root: Path):

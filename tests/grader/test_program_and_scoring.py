@@ -3,6 +3,7 @@ import json
 
 import nbformat
 import pytest
+from course_helpers import ROOT
 
 from grader.authoring import answer, hidden_tests, markdown, new_notebook, readonly
 from grader.hidden import CellScore, score_cells
@@ -109,3 +110,17 @@ def test_a_cell_score_never_exceeds_its_points():
     cell = CellScore("cell", 1.0)
     scores = score_cells({"cell": 1.0}, CheckRun(tests=[_result(True, 0.5), _result(True, 0.5)]))
     assert scores["cell"].score == 1.0 and cell.score == 0.0
+
+
+def test_every_configured_preprocessor_runs():
+    """A preprocessor in the course's lists that is not ``enabled`` does nothing (nbconvert's are off
+    by default): listing one would promise a step that never happens."""
+    from traitlets.config import Config
+
+    from grader.config import apply_course_config
+
+    c = Config()
+    apply_course_config(c, ROOT)
+    lists = [c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors, c.GenerateFeedback.preprocessors]
+    idle = [cls.__name__ for steps in lists for cls in steps if not cls(config=c).enabled]
+    assert not idle, f"configured but disabled, so they never run: {idle}"
