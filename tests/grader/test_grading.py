@@ -69,6 +69,9 @@ def test_not_gradable_submissions_are_zero_with_a_reason_in_the_export(pilot_cou
         assert r["status"] in (status_store.GRADED, status_store.NOT_GRADABLE)
         if r["status"] == status_store.NOT_GRADABLE:
             assert float(r["score"]) == 0 and r["reason"] and r["kind"], r
+            # the cause and what to do, never a pointer to a traceback nobody sees
+            assert "traceback" not in r["reason"].lower() and "Please see" not in r["reason"], r
+            assert "python -m grader" in r["reason"] or "ask the student" in r["reason"].lower(), r
     assert len(table) == len(samples)
 
 
@@ -143,3 +146,48 @@ def test_a_dask_cluster_grades_the_same_jobs_the_same_way(pilot_course):
     for o in again:
         assert (o["status"], o["score"], o["cells"]) == (outcomes[o["student"]]["status"], outcomes[o["student"]]["score"],
                                                          outcomes[o["student"]]["cells"])
+
+
+def test_a_training_run_past_the_cell_limit_is_a_warning_never_a_zero(pilot_course, monkeypatch, tmp_path):
+    """Points come from the hidden checks alone: a right answer whose notebook cannot be run to the
+    end within the cell limit (a slow laptop's training settings) keeps full marks, with a warning;
+    ``--no-render`` grades the same without running the notebook; ``render`` adds the outputs later."""
+    from grader.feedback import feedback_page, generate_feedback
+    from grader.pipeline import grade_submission
+    from grader.render import render_submission
+
+    course, _, outcomes = pilot_course
+    full = outcomes["perfect"]["max_score"]
+    new = ("slow-laptop", "no-render")
+    try:
+        for student in new:
+            shutil.copytree(course.submitted("perfect", PILOT), course.submitted(student, PILOT))
+        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "2")  # the training cell needs far longer than 2 s
+        slow = grade_submission(course.root, PILOT, "slow-laptop")
+        assert (slow["status"], slow["score"], slow["rendered"]) == (status_store.GRADED, full, False), slow
+        assert autograded_points(course, "slow-laptop")[0] == autograded_points(course, "perfect")[0]
+        assert len(slow["warnings"]) == 1 and "ran past its time limit" in slow["warnings"][0], slow["warnings"]
+        row = {r["student"]: r for r in rows(course, PILOT)}["slow-laptop"]
+        assert row["status"] == status_store.GRADED and "time limit" in row["warnings"] and row["score"] == full
+        page = feedback_page(course, PILOT, "slow-laptop")
+        assert generate_feedback(course, PILOT, ["slow-laptop"])["slow-laptop"] == str(page)
+        text = html.unescape(page.read_text())
+        assert "ran past its time limit" in text and "instructor:" not in text
+
+        quick = grade_submission(course.root, PILOT, "no-render", render=False)
+        assert (quick["status"], quick["score"], quick["cells"]) == (status_store.GRADED, full, outcomes["perfect"]["cells"])
+        assert quick["warnings"][0].startswith("not rendered")
+        notebook = nbformat.read(course.autograded("no-render", PILOT) / course.notebook_name(PILOT), as_version=4)
+        plain = [c for c in notebook.cells if c.cell_type == "code" and not c.source.startswith("# Hidden checks")]
+        assert plain and not any(c.outputs for c in plain), "nothing ran: no outputs"
+
+        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "120")
+        later = render_submission(course, PILOT, "no-render")
+        assert later.rendered and later.warnings == [] and later.score == full, later.warnings
+        notebook = nbformat.read(course.autograded("no-render", PILOT) / course.notebook_name(PILOT), as_version=4)
+        assert any(c.outputs for c in notebook.cells if c.cell_type == "code" and not c.source.startswith("# Hidden"))
+        assert autograded_points(course, "no-render")[0] == autograded_points(course, "perfect")[0]
+    finally:  # the other tests see the sample class as it was
+        for student in new:
+            shutil.rmtree(course.root / "submitted" / student, ignore_errors=True)
+            (course.state / "status" / PILOT / f"{student}.json").unlink(missing_ok=True)
