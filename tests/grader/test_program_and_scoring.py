@@ -124,3 +124,18 @@ def test_every_configured_preprocessor_runs():
     lists = [c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors, c.GenerateFeedback.preprocessors]
     idle = [cls.__name__ for steps in lists for cls in steps if not cls(config=c).enabled]
     assert not idle, f"configured but disabled, so they never run: {idle}"
+
+
+@pytest.mark.slow  # nbgrader and a new gradebook: seconds
+def test_autograde_before_generate_stops_once_with_the_command_to_run(tmp_path, capsys):
+    """A fresh clone has course/ but no gradebook: autograde says what to run instead of failing every student."""
+    from course_helpers import make_course
+
+    from grader.cli import main
+
+    root = make_course(tmp_path, ["week4_attention"])
+    (root / "submitted" / "alice" / "week4_attention").mkdir(parents=True)
+    assert main(["--root", str(root), "autograde", "week4_attention"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m grader generate week4_attention" in err and "not in the gradebook" in err
+    assert not (root / ".grader" / "status").exists(), "nobody was graded"
