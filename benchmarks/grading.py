@@ -1,17 +1,22 @@
 """``python -m benchmarks.grading``: how fast the grader grades, against plain nbgrader.
 
 One class of honest submissions of a week (the reference, a partial answer and the
-untouched stub, each submitted by several students) is graded three times in the same
-run: by ``grader`` with 1 and with 2 workers (jail, hidden checks, statuses), and by plain
-``nbgrader autograde`` (no jail, no hidden checks, serial). Prints seconds per notebook
-and notebooks per minute. Plain nbgrader is faster and also unsafe: the comparison shows
-what the safety costs.
+untouched stub, each submitted by ``--copies`` students) is graded in the same run by
+``grader`` with ``--workers`` workers, rendering the notebooks and with ``--no-render``
+(jail, hidden checks, statuses either way), and by plain ``nbgrader autograde`` (no jail,
+no hidden checks, serial). Prints seconds per notebook, notebooks per minute and each
+row's speed as a multiple of plain nbgrader's, with the machine's load average before and
+after (other work on the machine slows every row; compare the ratios, not the seconds).
 
-Options: --week week4_attention  --copies 2
+``--profile`` also times the stages of one submission (``profile_stages``): where a
+submission's time goes.
+
+Options: --week week4_attention  --copies 4  --workers 2  --profile
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -40,12 +45,12 @@ def make_class(root: Path, week: str, copies: int) -> list[str]:
     return students
 
 
-def time_grader(root: Path, week: str, students: list[str], workers: int) -> float:
+def time_grader(root: Path, week: str, students: list[str], workers: int, render: bool = True) -> float:
     from grader.course import Course
     from grader.parallel import grade_many
 
     started = time.monotonic()
-    outcomes = grade_many(Course.at(root), week, students, workers=workers, progress=False)
+    outcomes = grade_many(Course.at(root), week, students, workers=workers, progress=False, render=render)
     elapsed = time.monotonic() - started
     bad = [o["student"] for o in outcomes if o["status"] != "graded"]
     if bad:
@@ -67,24 +72,97 @@ def time_plain_nbgrader(root: Path, week: str) -> float:
     return time.monotonic() - started
 
 
+def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float]]:
+    """Seconds spent in each stage of grading ``student`` (already in the class at ``root``), twice over
+    where a stage server makes the second time cheaper."""
+    from grader import status as status_store
+    from grader.course import Course
+    from grader.deadlines import assign_late_penalty
+    from grader.gradebook import gradebook_totals, write_hidden_scores
+    from grader.hidden import grade_hidden
+    from grader.pipeline import annotate, run_autograde_step
+    from grader.precheck import precheck
+    from grader.sandbox import StudentSession
+    from grader.sandbox.jail import run as jail_run
+    from grader.stage_server import StageServer, close_all, server_for
+
+    import subprocess
+    import sys
+
+    course = Course.at(root)
+    notebook = course.autograded(student, week) / course.notebook_name(week)
+    out = []
+
+    def timed(label, fn):
+        started = time.monotonic()
+        value = fn()
+        out.append((label, time.monotonic() - started))
+        return value
+
+    timed("precheck (read, validate, compare metadata)", lambda: precheck(course, week, student))
+    timed("a new Python process importing nbgrader (what a stage server saves per submission)", lambda: subprocess.run(
+        [sys.executable, "-c", "import grader, nbgrader.apps"], check=True))
+    timed("a new pytest process, collecting the week's checks (saved likewise)", lambda: subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-o", "addopts=",
+         str(REPO / "grader" / "checks" / week)], check=True, capture_output=True))
+    timed("jail set-up: an empty command in a fresh jail", lambda: jail_run([sys.executable, "-c", "pass"]))
+    timed("jail + worker start-up: load the student's answers (one hidden-check session)",
+          lambda: StudentSession(["x = 1"]).__enter__().get("x"))
+    close_all()
+    server = server_for(course)
+    timed("stage server start (nbgrader imported), autograde --no-render", lambda: run_autograde_step(course, week, student, render=False))
+    timed("autograde --no-render, warm server", lambda: run_autograde_step(course, week, student, render=False))
+    timed("autograde rendering (kernel start-up and every cell, in the jail), warm server", lambda: run_autograde_step(course, week, student))
+    timed("hidden checks, first on this server (pytest, checks imported)", lambda: grade_hidden(week, notebook, course.root, server))
+    scores, _ = timed("hidden checks, warm server", lambda: grade_hidden(week, notebook, course.root, server))
+    timed("gradebook writes (hidden scores, late penalty, totals)", lambda: (
+        write_hidden_scores(course, week, student, scores), assign_late_penalty(course, week, student),
+        gradebook_totals(course, week, student)))
+    timed("annotate the autograded notebook and save the status", lambda: (
+        annotate(notebook, scores), status_store.save(course, status_store.load(course, week, student))))
+    close_all()
+    assert isinstance(server, StageServer)
+    return out
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("--week", default="week4_attention")
-    parser.add_argument("--copies", type=int, default=2, help="students per kind of submission")
+    parser.add_argument("--copies", type=int, default=4, help="students per kind of submission (3 kinds)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="also time the stages of one submission")
     args = parser.parse_args(argv)
     rows = []
+    before = load_average()
+    plans = ((f"grader, {args.workers} workers", True), (f"grader, {args.workers} workers, --no-render", False),
+             ("plain nbgrader autograde", None))
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        for label, workers in (("grader, 1 worker", 1), ("grader, 2 workers", 2), ("plain nbgrader autograde", None)):
+        for label, render in plans:
             root = Path(tmp) / label.replace(" ", "-").replace(",", "")
             students = make_class(root, args.week, args.copies)
-            seconds = time_plain_nbgrader(root, args.week) if workers is None else time_grader(root, args.week, students, workers)
+            seconds = (time_plain_nbgrader(root, args.week) if render is None
+                       else time_grader(root, args.week, students, args.workers, render))
             rows.append((label, len(students), seconds))
-            print(f"  {label}: {seconds:.1f} s for {len(students)} notebooks", flush=True)
-    print(f"\n{args.week}, {args.copies} students each submitting {', '.join(KINDS)}\n")
-    print("| grading | notebooks | seconds | s / notebook | notebooks / min |")
-    print("|---|---:|---:|---:|---:|")
+            print(f"  {label}: {seconds:.1f} s for {len(students)} notebooks (load {load_average()})", flush=True)
+        profile = profile_stages(Path(tmp) / rows[0][0].replace(" ", "-").replace(",", ""), args.week, "perfect-0") \
+            if args.profile else []
+    plain = rows[-1][2] / rows[-1][1]
+    print(f"\n{args.week}, {args.copies} students each submitting {', '.join(KINDS)}; {os.cpu_count()} CPUs; "
+          f"load average (1/5/15 min) {before} before, {load_average()} after\n")
+    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader |")
+    print("|---|---:|---:|---:|---:|---:|")
     for label, n, seconds in rows:
-        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.1f} | {60 * n / seconds:.1f} |")
+        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.2f} | {60 * n / seconds:.1f} | {plain / (seconds / n):.2f}x |")
+    if profile:
+        print("\nOne submission (the reference), stage by stage:\n")
+        print("| stage | seconds |")
+        print("|---|---:|")
+        for label, seconds in profile:
+            print(f"| {label} | {seconds:.2f} |")
     return 0
 
 

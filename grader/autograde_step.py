@@ -1,18 +1,17 @@
-"""nbgrader's autograde for one submission, in a process of its own.
+"""nbgrader's autograde for one submission, run in a stage server (``grader.stage_server``).
 
-``python -m grader.autograde_step ROOT WEEK STUDENT RESULT_JSON [--no-render]`` runs nbgrader's
-autograde (with ``SandboxedExecute``, which renders the notebook in the jail unless
-``--no-render``) and writes a ``grader.records.StepResult`` to RESULT_JSON. The pipeline
-starts it in a new session and kills the whole group at the wall limit, so nothing nbgrader
-or the jail leaves behind can outlive a submission.
+``autograde`` runs nbgrader's autograde (with ``SandboxedExecute``, which renders the
+notebook in the jail unless ``render`` is False) and returns a ``grader.records.StepResult``.
+It runs in a helper process, never in the pipeline's own: the pipeline kills the helper's
+whole process group at the wall limit, so nothing nbgrader or the jail leaves behind can
+outlive a submission.
 """
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-from .records import StepResult, dump
+from .records import StepResult
 
 
 def autograde(root: Path, week: str, student: str, render: bool = True) -> StepResult:
@@ -21,6 +20,7 @@ def autograde(root: Path, week: str, student: str, render: bool = True) -> StepR
 
     course = Course.at(root)
     os.environ[nbgrader_ext.PIPELINE_ENV] = "1"  # this process is the pipeline's: SandboxedExecute may run
+    nbgrader_ext.render_state.__init__()  # a stage server grades many submissions: start clean
     nbgrader_ext.render_state.render = render
     result = course.api().autograde(week, student, force=True, create=True)
     state = nbgrader_ext.render_state
@@ -57,19 +57,8 @@ def summarise_log(log: str) -> str:
     return "nbgrader failed without a message"
 
 
-def main(argv=None) -> int:
-    args = list(argv or sys.argv[1:])
-    render = "--no-render" not in args
-    root, week, student, out = [a for a in args if a != "--no-render"][:4]
-    try:
-        result = autograde(Path(root), week, student, render=render)
-    except BaseException as exc:  # report, never hang the batch
-        result = StepResult(False, "grader_error", f"the autograde step failed ({type(exc).__name__}: {exc})"[:300]
-                            + f"; this is a fault in the grader, not in the submission: run `python -m grader autograde "
-                              f"{week} --student {student}` again and report it if it persists")
-    Path(out).write_text(dump(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def crashed(exc: BaseException, week: str, student: str) -> StepResult:
+    """The result of a step that raised (a fault in the grader, never the submission's)."""
+    return StepResult(False, "grader_error", f"the autograde step failed ({type(exc).__name__}: {exc})"[:300]
+                      + f"; this is a fault in the grader, not in the submission: run `python -m grader autograde "
+                        f"{week} --student {student}` again, and report it if it persists")

@@ -24,6 +24,7 @@ RELEASE_DIRECTORY = "course"
 CELL_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CELL_TIMEOUT", 120))      # one notebook cell
 NOTEBOOK_WALL_SECONDS = int(os.environ.get("GRADER_NOTEBOOK_WALL", 900))    # a whole notebook
 CHECK_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CHECK_TIMEOUT", 60))     # one hidden-check request
+CHECK_START_SECONDS = int(os.environ.get("GRADER_CHECK_START_TIMEOUT", 60))  # loading the answers for the checks
 # Sizes: one notebook (collect copies no bigger file, precheck grades none), and one whole collected download.
 MAX_NOTEBOOK_BYTES = int(os.environ.get("GRADER_MAX_NOTEBOOK_BYTES", 64 * 2**20))
 MAX_COLLECT_BYTES = int(os.environ.get("GRADER_MAX_COLLECT_BYTES", 4 * 2**30))

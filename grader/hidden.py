@@ -47,15 +47,35 @@ def hidden_cells(nb) -> dict:
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_hidden_test_cell(c)}
 
 
-def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> CheckRun:
-    """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``."""
+def pytest_args(week: str, notebook: Path, course_root: Path, results: Path, tests=None) -> list[str]:
+    """pytest's arguments for the week's hidden checks (or only the files ``tests``) on ``notebook``."""
+    return [*[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.harness", "-p", "no:cacheprovider",
+            "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
+            "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results)]
+
+
+def run_checks_here(week: str, notebook: Path, course_root: Path, tests=None) -> CheckRun:
+    """Run the hidden checks in this process (a stage server's): no new interpreter, pytest and the
+    checks imported once per server. The caller enforces the wall limit (it kills the process)."""
+    import pytest
+
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         results = Path(tmp) / "results.json"
-        cmd = [
-            sys.executable, "-m", "pytest", *[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.harness",
-            "-p", "no:cacheprovider", "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
-            "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results),
-        ]
+        code = pytest.main(pytest_args(week, notebook, course_root, results, tests))
+        if not results.exists():
+            return CheckRun(error=f"the hidden checks crashed before reporting (pytest exit {int(code)})")
+        try:
+            return load(CheckRun, results.read_text())
+        except RecordError as exc:
+            return CheckRun(error=f"the hidden checks wrote unreadable results ({exc})")
+
+
+def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> CheckRun:
+    """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``, in a
+    pytest process of its own (for tools and tests; the pipeline asks its stage server instead)."""
+    with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
+        results = Path(tmp) / "results.json"
+        cmd = [sys.executable, "-m", "pytest", *pytest_args(week, notebook, course_root, results, tests)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True,
                                   env=state_environment(Path(course_root) / ".grader"))
@@ -99,10 +119,23 @@ def score_cells(cells: dict, results: CheckRun) -> dict:
     return scores
 
 
-def grade_hidden(week: str, notebook: Path, course_root: Path) -> tuple[dict, CheckRun]:
-    """Run the checks and score every hidden-test cell of ``notebook``: ``({grade_id: CellScore}, CheckRun)``."""
+def grade_hidden(week: str, notebook: Path, course_root: Path, server=None) -> tuple[dict, CheckRun]:
+    """Run the checks (on ``server``, a ``grader.stage_server.StageServer``, when given) and score
+    every hidden-test cell of ``notebook``: ``({grade_id: CellScore}, CheckRun)``."""
     nb = nbformat.read(str(notebook), as_version=4)
-    run = run_checks(week, notebook, course_root)
+    if server is None:
+        run = run_checks(week, notebook, course_root)
+    else:
+        from .records import StageRequest
+        from .stage_server import StageDied, StageTimeout
+
+        try:
+            run = server.request(StageRequest("checks", str(course_root), week, notebook=str(notebook)),
+                                 HIDDEN_WALL_SECONDS)
+        except StageTimeout:
+            run = CheckRun(error=f"the hidden checks did not finish within {HIDDEN_WALL_SECONDS:.0f} s")
+        except StageDied as exc:
+            run = CheckRun(error=f"the hidden checks crashed before reporting ({exc})", log=exc.log)
     return score_cells(hidden_cells(nb), run), run
 
 

@@ -17,6 +17,7 @@ from .course import Course
 from .deadlines import sync_due_date
 from .gradebook import require_released
 from .pipeline import grade_submission
+from .stage_server import close_all
 
 
 def grade_many(course: Course, week: str, students: list[str], workers: int = 2, scheduler: str | None = None,
@@ -38,6 +39,7 @@ def grade_many(course: Course, week: str, students: list[str], workers: int = 2,
             outcomes = _on_threads(course, week, students, max(1, int(workers)), bar, render)
     finally:
         bar.close()
+        close_all()  # this batch's stage servers (one per worker thread)
     return [outcomes[s] for s in students]
 
 

@@ -20,11 +20,6 @@ kind; otherwise a failed check scores 0 and a process limit hit is a warning.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +31,8 @@ from .course import Course
 from .deadlines import assign_late_penalty
 from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
 from .hidden import as_plain, grade_hidden
-from .records import CheckRun, RecordError, StepResult, load
+from .records import CheckRun, StageRequest, StepResult
+from .stage_server import StageDied, StageTimeout, server_for
 from .ids import id_problem, shown
 from .notebook_roles import grade_id, is_hidden_test_cell
 from .precheck import NotGradable, precheck
@@ -47,31 +43,19 @@ AUTOGRADE_WALL_SECONDS = NOTEBOOK_WALL_SECONDS + 180
 
 def run_autograde_step(course: Course, week: str, student: str, render: bool = True,
                        timeout: float = AUTOGRADE_WALL_SECONDS) -> StepResult:
-    """Run nbgrader's autograde for one submission in its own process group; ``NotGradable`` if it failed."""
+    """Run nbgrader's autograde for one submission in this thread's stage server; ``NotGradable`` if it failed."""
     again = f"python -m grader autograde {week} --student {student}"
-    with tempfile.TemporaryDirectory(prefix="grader-step-") as tmp:
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-m", "grader.autograde_step", str(course.root), week, student, str(out)]
-        cmd += [] if render else ["--no-render"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                                env=course.environment())
-        try:
-            _, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise NotGradable("timed_out", f"nbgrader's autograde step did not finish within {timeout:.0f} s (the "
-                              f"machine overloaded, or a gradebook lock held elsewhere?); run `{again}` again, or "
-                              f"`{again} --no-render` to grade without running the notebook") from None
-        if not out.exists():
-            tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-            raise NotGradable("nbgrader_error", f"nbgrader's autograde step stopped without a result ({tail[0][:200]}); "
-                              f"run `{again}` again, and report it if it persists")
-        try:
-            result = load(StepResult, out.read_text())
-        except RecordError as exc:
-            raise NotGradable("nbgrader_error", f"nbgrader's autograde step wrote an unreadable result ({exc}); "
-                              f"run `{again}` again, and report it if it persists") from None
+    request = StageRequest("autograde", str(course.root), week, student=student, render=render)
+    try:
+        result = server_for(course).request(request, timeout)
+    except StageTimeout:
+        raise NotGradable("timed_out", f"nbgrader's autograde step did not finish within {timeout:.0f} s (the "
+                          f"machine overloaded, or a gradebook lock held elsewhere?); run `{again}` again, or "
+                          f"`{again} --no-render` to grade without running the notebook") from None
+    except StageDied as exc:
+        tail = exc.log.strip().splitlines()[-1:] or ["no message"]
+        raise NotGradable("nbgrader_error", f"nbgrader's autograde step {exc} ({tail[0][:200]}); run `{again}` "
+                          "again, and report it if it persists") from None
     if not result.ok:
         raise NotGradable(result.kind or "nbgrader_error", result.reason)
     return result
@@ -137,12 +121,12 @@ def judge_checks(week: str, student: str, scores: dict, run: CheckRun) -> list[s
         raise NotGradable(run.program_failure, f"no hidden check could run: {run.program_reason}. Look at the top "
                           f"level of the answer cells (code outside a function or class runs when the answers are "
                           f"loaded); after a fix run `{again}`")
-    failed = [t for c in scores.values() for t in c.tests if t.get("failure") in PROCESS_FAILURES]
+    failed = [t for t in run.tests if t.failure in PROCESS_FAILURES]  # in the order the checks ran
     if not failed:
         return []
-    kind = failed[0]["failure"]
-    names = ", ".join(sorted({t["name"] for t in failed}))[:200]
-    if not any(t["passed"] for c in scores.values() for t in c.tests):
+    kind = failed[0].failure  # later ones may only say the worker was given up on
+    names = ", ".join(dict.fromkeys(t.name for t in failed))[:200]
+    if not any(t.passed for t in run.tests):
         raise NotGradable(kind, f"the student's code {FAILURE_WORDS[kind]} in {len(failed)} hidden check(s) and "
                           f"passed none ({names}); the grade is 0 until the code is fixed and `{again}` is run")
     return [f"hidden checks: the code {FAILURE_WORDS[kind]} in {len(failed)} check(s), which scored 0: {names}"]
@@ -170,7 +154,7 @@ def grade_submission(root, week: str, student: str, render: bool = True) -> dict
         outcome.rendered = step.rendered
         outcome.warnings = [step.warning] if step.warning else ([] if render else [NOT_RENDERED])
         notebook = course.autograded(student, week) / course.notebook_name(week)
-        scores, run = grade_hidden(week, notebook, course.root)
+        scores, run = grade_hidden(week, notebook, course.root, server_for(course))
         outcome.warnings += judge_checks(week, student, scores, run)
         write_hidden_scores(course, week, student, scores)
         penalty = assign_late_penalty(course, week, student)  # the late policy, on the final scores

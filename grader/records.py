@@ -7,7 +7,8 @@ an error with a reason, never a default.
 
 | boundary | writer | reader | record |
 |---|---|---|---|
-| nbgrader's autograde step | ``python -m grader.autograde_step`` | the pipeline | ``StepResult`` |
+| a request to a stage server | the pipeline | ``python -m grader.stage_server`` | ``StageRequest`` |
+| nbgrader's autograde step | the stage server (``grader.autograde_step``) | the pipeline | ``StepResult`` |
 | the hidden checks | the pytest plugin ``grader.harness`` | ``grader.hidden`` | ``CheckRun`` of ``CheckRecord`` |
 | a submission's outcome | the pipeline (a thread, a Dask worker) | export, feedback, report | ``grader.status.Outcome`` |
 
@@ -25,6 +26,25 @@ from dataclasses import asdict, dataclass, field, fields
 
 class RecordError(ValueError):
     """A JSON document that is not the record it should be."""
+
+
+@dataclass
+class StageRequest:
+    """One job for a stage server (``grader.stage_server``).
+
+    kind ``autograde``: nbgrader's autograde of ``student``'s ``week`` in the course at ``root``
+    (rendering the notebook unless ``render`` is False); answered by a ``StepResult``.
+    kind ``checks``: the week's hidden checks (or only the files ``tests``) on ``notebook``;
+    answered by a ``CheckRun``.
+    """
+
+    kind: str
+    root: str
+    week: str
+    student: str = ""
+    render: bool = True
+    notebook: str = ""
+    tests: list[str] = field(default_factory=list)
 
 
 @dataclass
