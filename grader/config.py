@@ -1,7 +1,7 @@
 """How nbgrader is configured for this course: one place, used by the CLI and by
 the repository's ``nbgrader_config.py`` so plain ``nbgrader`` commands agree with it.
 
-What the settings close (see shared/NBGRADER_NOTES.md):
+What the settings close (``docs/nbgrader.md`` lists plain nbgrader's gaps):
 - student code never runs in nbgrader's own kernel: ``SandboxedExecute`` runs the
   notebook inside the jail (``grader.sandbox``) and hands back only its outputs;
 - stderr output (warnings, debug prints) is dropped before scoring, so it cannot

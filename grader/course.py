@@ -7,6 +7,7 @@ and ``.grader/`` (our state: Jupyter dirs kept out of $HOME, grading statuses).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,9 @@ class Course:
 
     # ------------------------------------------------------------------ contents
     def weeks(self) -> list[str]:
-        """Weeks that have a source notebook, in teaching order (``week1_...`` first)."""
-        return sorted(p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        """Weeks that have a source notebook, in teaching order: by the number after ``week``
+        (``week0_...``, ``week1_...``, ..., ``week9_...``, ``week10_...``), then by name."""
+        return sorted((p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))), key=week_order)
 
     def check_week(self, week: str) -> str:
         if week not in self.weeks():
@@ -85,6 +87,12 @@ class Course:
     def api(self):
         """An ``NbGraderAPI`` configured for this course (see ``grader.config``)."""
         return _api(self.root)
+
+
+def week_order(name: str) -> tuple:
+    """Sort key of a week folder: ``week10_x`` after ``week9_y``; names without a number last."""
+    found = re.match(r"week(\d+)", name)
+    return (0, int(found.group(1)), name) if found else (1, 0, name)
 
 
 def _checked(student: str) -> str:

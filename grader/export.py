@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from . import status as status_store
-from .course import Course
+from .course import Course, week_order
 from .deadlines import late_columns, lateness
 from .gradebook import gradebook_totals
 from .inert import csv_safe, terminal_safe
@@ -60,7 +60,7 @@ def rows(course: Course, week: str | None = None) -> list[dict]:
             "warnings": "; ".join(warnings), "seconds": o.seconds,
             **late_columns(late),
         })
-    return sorted(out, key=lambda r: (r["week"], r["student"]))
+    return sorted(out, key=lambda r: (week_order(r["week"]), r["student"]))
 
 
 def write_csv(course: Course, path: Path, week: str | None = None) -> list[dict]:

@@ -1,6 +1,9 @@
 """Executes one notebook with nbclient; runs INSIDE the jail (nbclient and its kernel both).
 
-Usage: ``python _nbrunner.py IN_NOTEBOOK CELL_TIMEOUT REPORT_FD``. Writes one JSON document,
+``notebook.run_notebook`` copies this file into the jail's workspace as ``_grader_nbrunner.py``
+and starts ``python -B /jail/_grader_nbrunner.py /jail/notebook.ipynb CELL_TIMEOUT REPORT_FD``
+(it cannot import the grader, which the jail hides). The run renders the notebook: its
+status becomes a warning on the submission's row, never a score. Writes one JSON document,
 ``{"status", "reason", "cell_errors", "notebook"}``, on REPORT_FD: the executed notebook (cell
 errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does not
 stop the rest; outputs capped at OUTPUT_CAP characters each, so a cell that prints megabytes
