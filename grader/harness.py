@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .config import CHECK_START_SECONDS, CHECK_TIMEOUT_SECONDS
+from .limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
 from .records import CheckRecord, CheckRun, dump
 from .sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
 
@@ -61,7 +61,8 @@ def student(request):
     nb = nbformat.read(submission, as_version=4)
     hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
     with StudentSession(build_program(nb), hide=hide, expose=expose,
-                        request_timeout=CHECK_TIMEOUT_SECONDS, start_timeout=CHECK_START_SECONDS) as session:
+                        limits=CHECK_JAIL, request_timeout=CHECK_TIMEOUT, start_timeout=CHECK_START,
+                        max_restarts=CHECK_RESTARTS) as session:
         yield session
         failure = session._start_failure
         if isinstance(failure, (StudentTimeout, StudentCrashed)):

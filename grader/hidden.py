@@ -16,11 +16,11 @@ from pathlib import Path
 import nbformat
 
 from .config import state_environment
+from .limits import CHECKS_WALL
 from .records import CheckRun, RecordError, load
 from .notebook_roles import grade_id, is_hidden_test_cell, nbgrader_meta
 
 CHECKS_ROOT = Path(__file__).resolve().parent / "checks"
-HIDDEN_WALL_SECONDS = 600
 
 
 @dataclass
@@ -70,7 +70,7 @@ def run_checks_here(week: str, notebook: Path, course_root: Path, tests=None) ->
             return CheckRun(error=f"the hidden checks wrote unreadable results ({exc})")
 
 
-def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = HIDDEN_WALL_SECONDS, tests=None) -> CheckRun:
+def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = CHECKS_WALL, tests=None) -> CheckRun:
     """Run pytest on ``grader/checks/<week>`` (or only the files ``tests``) against ``notebook``, in a
     pytest process of its own (for tools and tests; the pipeline asks its stage server instead)."""
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
@@ -131,9 +131,9 @@ def grade_hidden(week: str, notebook: Path, course_root: Path, server=None) -> t
 
         try:
             run = server.request(StageRequest("checks", str(course_root), week, notebook=str(notebook)),
-                                 HIDDEN_WALL_SECONDS)
+                                 CHECKS_WALL)
         except StageTimeout:
-            run = CheckRun(error=f"the hidden checks did not finish within {HIDDEN_WALL_SECONDS:.0f} s")
+            run = CheckRun(error=f"the hidden checks did not finish within {CHECKS_WALL:.0f} s")
         except StageDied as exc:
             run = CheckRun(error=f"the hidden checks crashed before reporting ({exc})", log=exc.log)
     return score_cells(hidden_cells(nb), run), run

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, OverwriteCells
 from traitlets import Integer
 
-from .config import NOTEBOOK_WALL_SECONDS
+from . import limits
 from .jail_paths import jail_paths
 from .notebook_roles import grade_id, is_hidden_test_cell
 
@@ -64,7 +65,7 @@ PLACEHOLDER_OUTPUT = {"output_type": "execute_result", "execution_count": None, 
 class SandboxedExecute(Execute):
     """Execute the notebook inside the jail and take back only its outputs."""
 
-    wall_seconds = Integer(NOTEBOOK_WALL_SECONDS, help="Wall-clock limit for the whole notebook").tag(config=True)
+    wall_seconds = Integer(limits.NOTEBOOK_WALL, help="Wall-clock limit for the whole notebook").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         if os.environ.get(PIPELINE_ENV) != "1":
@@ -79,7 +80,7 @@ class SandboxedExecute(Execute):
         A run that fails (a cell past its limit, a dead kernel, memory) is a warning in
         ``render_state``: points come from the hidden checks, never from this run.
         """
-        from .sandbox import Limits, run_notebook
+        from .sandbox import run_notebook
 
         course_root = Path(self.config.CourseDirectory.root or ".").resolve()
         hide, expose = jail_paths(course_root)
@@ -88,7 +89,8 @@ class SandboxedExecute(Execute):
             nbformat.write(nb, source)
             result = run_notebook(
                 source, executed_path, hide=hide, expose=expose,
-                limits=Limits(wall_seconds=self.wall_seconds, cpu_seconds=self.wall_seconds), cell_timeout=self.timeout,
+                limits=replace(limits.RENDER_JAIL, wall_seconds=self.wall_seconds, cpu_seconds=self.wall_seconds),
+                cell_timeout=self.timeout,
             )
             executed = None
             if result.output_path is not None:

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from tqdm.auto import tqdm
 
-from .course import Course
+from .course import Course, GraderError
+from .limits import nesting_problems
 from .deadlines import sync_due_date
 from .gradebook import require_released
 from .pipeline import grade_submission
@@ -29,6 +30,10 @@ def grade_many(course: Course, week: str, students: list[str], workers: int = 2,
     """
     if not students:
         return []
+    problems = nesting_problems()
+    if problems:
+        raise GraderError("the limits set in the environment do not nest: " + "; ".join(problems)
+                          + " (grader/limits.py shows how they nest)")
     require_released(course, week)
     sync_due_date(course, week)  # nbgrader_config.py's due date, into the gradebook before any submission
     bar = tqdm(total=len(students), desc=f"grading {week}", unit="notebook", disable=not progress)

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from . import status as status_store
-from .config import NOTEBOOK_WALL_SECONDS
+from .limits import AUTOGRADE_WALL
 from .course import Course
 from .deadlines import assign_late_penalty
 from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
@@ -38,11 +38,10 @@ from .notebook_roles import grade_id, is_hidden_test_cell
 from .precheck import NotGradable, precheck
 from .sandbox.fair_share import sweep_stale
 
-AUTOGRADE_WALL_SECONDS = NOTEBOOK_WALL_SECONDS + 180
 
 
 def run_autograde_step(course: Course, week: str, student: str, render: bool = True,
-                       timeout: float = AUTOGRADE_WALL_SECONDS) -> StepResult:
+                       timeout: float = AUTOGRADE_WALL) -> StepResult:
     """Run nbgrader's autograde for one submission in this thread's stage server; ``NotGradable`` if it failed."""
     again = f"python -m grader autograde {week} --student {student}"
     request = StageRequest("autograde", str(course.root), week, student=student, render=render)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from .config import MAX_NOTEBOOK_BYTES
+from . import limits
 from .course import Course
 from .notebook_roles import nbgrader_meta
 
@@ -52,9 +52,9 @@ def find_notebook(course: Course, week: str, student: str) -> Path:
 def read_notebook(path: Path, week: str = "<week>", student: str = "<id>"):
     again = regrade(week, student)
     size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise NotGradable("invalid_notebook", f"the notebook is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES / 2**20:.0f} "
-                                              f"MiB limit (GRADER_MAX_NOTEBOOK_BYTES): {RESUBMIT} with its outputs "
+    if size > limits.MAX_NOTEBOOK_BYTES:
+        raise NotGradable("invalid_notebook", f"the notebook is {size / 2**20:.0f} MiB, over the {limits.MAX_NOTEBOOK_BYTES / 2**20:.0f} "
+                                              f"MiB limit (GRADER_limits.MAX_NOTEBOOK_BYTES): {RESUBMIT} with its outputs "
                                               f"cleared, then run {again}")
     raw = path.read_bytes()
     try:

@@ -175,11 +175,12 @@ _all_lock = threading.Lock()
 
 
 def server_for(course) -> StageServer:
-    """This thread's helper for ``course`` (one per thread and course root)."""
+    """This thread's helper for ``course`` (one per thread, course root and ``GRADER_*`` settings: a
+    helper reads the limits once, so a changed limit gets a fresh one)."""
     servers = getattr(_local, "servers", None)
     if servers is None:
         servers = _local.servers = {}
-    key = str(course.root)
+    key = repr((str(course.root), sorted((k, v) for k, v in os.environ.items() if k.startswith("GRADER_"))))
     if key not in servers:
         servers[key] = StageServer(course.environment())
         with _all_lock:

@@ -139,3 +139,10 @@ def test_autograde_before_generate_stops_once_with_the_command_to_run(tmp_path, 
     err = capsys.readouterr().err
     assert "python -m grader generate week4_attention" in err and "not in the gradebook" in err
     assert not (root / ".grader" / "status").exists(), "nobody was graded"
+
+
+def test_the_default_limits_nest():
+    """grader/limits.py: each limit fits inside the one it sits in (autograde refuses overrides that break it)."""
+    from grader.limits import nesting_problems
+
+    assert nesting_problems() == []
