@@ -14,6 +14,7 @@ from .deadlines import assign_late_penalty
 from .gradebook import write_hidden_scores
 from .hidden import CellScore
 from .precheck import NotGradable
+from .stage_server import close_all
 
 
 def needs_render(outcome: status_store.Outcome) -> bool:
@@ -46,10 +47,13 @@ def render(course: Course, week: str, students=None) -> dict:
     outcomes = {o.student: o for o in status_store.load_all(course, week)}
     targets = students or sorted(s for s, o in outcomes.items() if needs_render(o))
     done = {}
-    for student in targets:
-        try:
-            outcome = render_submission(course, week, student)
-            done[student] = "rendered" if outcome.rendered else (outcome.warnings[0] if outcome.warnings else "not rendered")
-        except NotGradable as exc:
-            done[student] = exc.reason
+    try:
+        for student in targets:
+            try:
+                outcome = render_submission(course, week, student)
+                done[student] = "rendered" if outcome.rendered else (outcome.warnings[0] if outcome.warnings else "not rendered")
+            except NotGradable as exc:
+                done[student] = exc.reason
+    finally:
+        close_all()  # the stage server this thread used
     return done
