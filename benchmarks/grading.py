@@ -1,7 +1,7 @@
 """``python -m benchmarks.grading``: how fast the grader grades, against plain nbgrader.
 
-One class of honest submissions of a week (the reference, a partial answer and the
-untouched stub, each submitted by ``--copies`` students) is graded in the same run by
+A class of honest submissions of a week (the reference, a partial answer and the
+untouched stub, each submitted by ``--copies`` students) is graded by
 ``grader`` with ``--workers`` workers, rendering the notebooks and with ``--no-render``
 (jail, hidden checks, statuses either way), and by plain ``nbgrader autograde`` (no jail,
 no hidden checks, serial). Prints seconds per notebook, notebooks per minute and each
@@ -11,13 +11,18 @@ after (other work on the machine slows every row; compare the ratios, not the se
 ``--profile`` also times the stages of one submission (``profile_stages``): where a
 submission's time goes.
 
-Options: --week week4_attention  --copies 4  --workers 2  --profile
+The ways are timed in ``--rounds`` rounds, each on a fresh class and in a rotating order, and a
+row's speed-up is the median of its per-round ratios: on a shared machine the load changes
+by the minute, and a ratio is only fair between runs made close together.
+
+Options: --week week4_attention  --copies 2  --rounds 3  --workers 2  --profile
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -132,31 +137,43 @@ def load_average() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("--week", default="week4_attention")
-    parser.add_argument("--copies", type=int, default=4, help="students per kind of submission (3 kinds)")
+    parser.add_argument("--copies", type=int, default=2, help="students per kind of submission (3 kinds) in a round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each grades a fresh class every way, in turn")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also time the stages of one submission")
     args = parser.parse_args(argv)
-    rows = []
-    before = load_average()
-    plans = ((f"grader, {args.workers} workers", True), (f"grader, {args.workers} workers, --no-render", False),
-             ("plain nbgrader autograde", None))
+    plans = [(f"grader, {args.workers} workers", True), (f"grader, {args.workers} workers, --no-render", False),
+             ("plain nbgrader autograde", None)]
+    totals = {label: [0, 0.0] for label, _ in plans}
+    ratios = {label: [] for label, _ in plans}
+    loads = [load_average()]
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        for label, render in plans:
-            root = Path(tmp) / label.replace(" ", "-").replace(",", "")
-            students = make_class(root, args.week, args.copies)
-            seconds = (time_plain_nbgrader(root, args.week) if render is None
-                       else time_grader(root, args.week, students, args.workers, render))
-            rows.append((label, len(students), seconds))
-            print(f"  {label}: {seconds:.1f} s for {len(students)} notebooks (load {load_average()})", flush=True)
-        profile = profile_stages(Path(tmp) / rows[0][0].replace(" ", "-").replace(",", ""), args.week, "perfect-0") \
-            if args.profile else []
-    plain = rows[-1][2] / rows[-1][1]
-    print(f"\n{args.week}, {args.copies} students each submitting {', '.join(KINDS)}; {os.cpu_count()} CPUs; "
-          f"load average (1/5/15 min) {before} before, {load_average()} after\n")
-    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, n, seconds in rows:
-        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.2f} | {60 * n / seconds:.1f} | {plain / (seconds / n):.2f}x |")
+        for r in range(args.rounds):
+            order = plans[r % len(plans):] + plans[:r % len(plans)]  # each way goes first once in three rounds
+            per_notebook = {}
+            for label, render in order:
+                root = Path(tmp) / f"round{r}" / label.replace(" ", "-").replace(",", "")
+                students = make_class(root, args.week, args.copies)
+                seconds = (time_plain_nbgrader(root, args.week) if render is None
+                           else time_grader(root, args.week, students, args.workers, render))
+                totals[label][0] += len(students)
+                totals[label][1] += seconds
+                per_notebook[label] = seconds / len(students)
+                loads.append(load_average())
+                print(f"  round {r + 1}, {label}: {seconds:.1f} s for {len(students)} notebooks (load {loads[-1]})", flush=True)
+            for label, _ in plans:
+                ratios[label].append(per_notebook["plain nbgrader autograde"] / per_notebook[label])
+        profile = profile_stages(Path(tmp) / "round0" / plans[0][0].replace(" ", "-").replace(",", ""), args.week,
+                                 "perfect-0") if args.profile else []
+    print(f"\n{args.week}: {args.rounds} rounds of {args.copies} students each submitting {', '.join(KINDS)}; "
+          f"{os.cpu_count()} CPUs; load average (1/5/15 min) {loads[0]} at the start, {load_average()} at the end\n")
+    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader (median of rounds) | per round |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for label, _ in plans:
+        n, seconds = totals[label]
+        per_round = ", ".join(f"{x:.2f}" for x in ratios[label])
+        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.2f} | {60 * n / seconds:.1f} | "
+              f"{statistics.median(ratios[label]):.2f}x | {per_round} |")
     if profile:
         print("\nOne submission (the reference), stage by stage:\n")
         print("| stage | seconds |")
