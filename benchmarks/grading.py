@@ -33,8 +33,8 @@ KINDS = ("perfect", "partial", "untouched")
 
 def make_class(root: Path, week: str, copies: int) -> list[str]:
     from grader.course import Course
-    from grader.generate import generate
-    from grader.sample_class import build_class
+    from grader.course.generate import generate
+    from grader.demo.sample_class import build_class
 
     shutil.copytree(REPO / "solutions" / week, root / "solutions" / week)
     course = Course.at(root)
@@ -52,7 +52,7 @@ def make_class(root: Path, week: str, copies: int) -> list[str]:
 
 def time_grader(root: Path, week: str, students: list[str], workers: int, render: bool = True) -> float:
     from grader.course import Course
-    from grader.parallel import grade_many
+    from grader.pipeline.batch import grade_many
 
     started = time.monotonic()
     outcomes = grade_many(Course.at(root), week, students, workers=workers, progress=False, render=render)
@@ -80,16 +80,17 @@ def time_plain_nbgrader(root: Path, week: str) -> float:
 def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float]]:
     """Seconds spent in each stage of grading ``student`` (already in the class at ``root``), twice over
     where a stage server makes the second time cheaper."""
-    from grader import status as status_store
+    from grader.pipeline import status as status_store
     from grader.course import Course
-    from grader.deadlines import assign_late_penalty
-    from grader.gradebook import gradebook_totals, write_hidden_scores
-    from grader.hidden import grade_hidden
-    from grader.pipeline import annotate, run_autograde_step
-    from grader.precheck import precheck
+    from grader.course.deadlines import assign_late_penalty
+    from grader.nbgrader_setup.gradebook import gradebook_totals, write_hidden_scores
+    from grader.pipeline.hidden_checks import grade_hidden
+    from grader.pipeline.annotate import annotate
+    from grader.pipeline.autograde import run_autograde_step
+    from grader.pipeline.precheck import precheck
     from grader.sandbox import StudentSession
     from grader.sandbox.jail import run as jail_run
-    from grader.stage_server import StageServer, close_all, server_for
+    from grader.pipeline.stage_server import StageServer, close_all, server_for
 
     import subprocess
     import sys

@@ -1,4 +1,13 @@
-"""``python -m grader``: one command per instructor step (and ``check`` for students)."""
+"""``python -m grader``: one command per instructor step (and ``check`` for students).
+
+| command | module |
+|---|---|
+| generate, collect, bundle, export, feedback, report, similarity, goldens, seeds | ``grader/course/<command>.py`` |
+| autograde | ``grader/pipeline/batch.py`` (one submission: ``pipeline/submission.py``) |
+| render | ``grader/pipeline/render.py`` |
+| demo | ``grader/demo/`` |
+| check | ``utils/check.py`` (the students' tool) |
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +16,7 @@ from pathlib import Path
 
 from .ids import check_id, shown, split_ids
 from .inert import terminal_safe
-from .similarity import add_command as add_similarity_command
+from .course.similarity import add_command as add_similarity_command
 
 
 def _course(args):
@@ -17,7 +26,7 @@ def _course(args):
 
 
 def cmd_generate(args) -> int:
-    from .generate import generate
+    from .course.generate import generate
 
     for path in generate(_course(args), args.weeks or None):
         print(f"released {path}")
@@ -25,7 +34,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import collect, report
+    from .course.collect import collect, report
 
     result = collect(_course(args), args.week, Path(args.download))
     print(report(result))
@@ -33,8 +42,8 @@ def cmd_collect(args) -> int:
 
 
 def cmd_autograde(args) -> int:
-    from .export import format_table, rows
-    from .parallel import grade_many
+    from .course.export import format_table, rows
+    from .pipeline.batch import grade_many
 
     course = _course(args)
     week = course.check_week(args.week)
@@ -56,7 +65,7 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from .render import render
+    from .pipeline.render import render
 
     course = _course(args)
     students = [check_id(s) for s in args.student] if args.student else None
@@ -69,7 +78,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from .feedback import WITHHELD, generate_feedback
+    from .course.feedback import WITHHELD, generate_feedback
 
     course = _course(args)
     students = [check_id(s) for s in args.student] if args.student else None
@@ -80,7 +89,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import format_table, write_csv
+    from .course.export import format_table, write_csv
 
     course = _course(args)
     path = Path(args.output)
@@ -97,7 +106,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from .bundle import build_bundle, verify_bundle
+    from .course.bundle import build_bundle, verify_bundle
 
     course = _course(args)
     archive = build_bundle(course, Path(args.output))
@@ -107,7 +116,7 @@ def cmd_bundle(args) -> int:
 
 
 def cmd_goldens(args) -> int:
-    from .goldens import write_goldens
+    from .course.goldens import write_goldens
 
     for path in write_goldens(_course(args), args.weeks or None, Path(args.output) if args.output else None):
         print(f"wrote {path}")
@@ -115,7 +124,7 @@ def cmd_goldens(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .course.report import write_report
 
     path = write_report(_course(args), args.week, Path(args.output) if args.output else None)
     print(f"wrote {path}")
@@ -123,7 +132,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_seeds(args) -> int:
-    from .seeds import check_seeds, summary
+    from .course.seeds import check_seeds, summary
 
     course = _course(args)
     results = {week: check_seeds(course, week, args.seeds) for week in (args.weeks or course.weeks())}

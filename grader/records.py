@@ -7,10 +7,10 @@ an error with a reason, never a default.
 
 | boundary | writer | reader | record |
 |---|---|---|---|
-| a request to a stage server | the pipeline | ``python -m grader.stage_server`` | ``StageRequest`` |
-| nbgrader's autograde step | the stage server (``grader.autograde_step``) | the pipeline | ``StepResult`` |
-| the hidden checks | the pytest plugin ``grader.harness`` | ``grader.hidden`` | ``CheckRun`` of ``CheckRecord`` |
-| a submission's outcome | the pipeline (a thread, a Dask worker) | export, feedback, report | ``grader.status.Outcome`` |
+| a request to a stage server | the pipeline | ``python -m grader.pipeline.stage_server`` | ``StageRequest`` |
+| nbgrader's autograde step | the stage server (``grader.pipeline.autograde``) | the pipeline | ``StepResult`` |
+| the hidden checks | the pytest plugin ``grader.checks.harness`` | ``grader.pipeline.hidden_checks`` | ``CheckRun`` of ``CheckRecord`` |
+| a submission's outcome | the pipeline (a thread, a Dask worker) | export, feedback, report | ``grader.pipeline.status.Outcome`` |
 
 The jail's two boundaries keep their own formats, because the code on the far side runs
 inside the jail without the grader package: the sandbox codec (``sandbox/codec.py``, copied
@@ -30,7 +30,7 @@ class RecordError(ValueError):
 
 @dataclass
 class StageRequest:
-    """One job for a stage server (``grader.stage_server``).
+    """One job for a stage server (``grader.pipeline.stage_server``).
 
     kind ``autograde``: nbgrader's autograde of ``student``'s ``week`` in the course at ``root``
     (rendering the notebook unless ``render`` is False); answered by a ``StepResult``.

@@ -15,11 +15,11 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.generate import generate
-from grader.hidden import cell_test_files, checks_dir, hidden_cells, run_checks
-from grader.notebook_roles import grade_id
-from grader.parallel import grade_many
-from grader.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
+from grader.course.generate import generate
+from grader.pipeline.hidden_checks import cell_test_files, checks_dir, hidden_cells, run_checks
+from grader.nbgrader_setup.cells import grade_id
+from grader.pipeline.batch import grade_many
+from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
 from grader.sandbox import sandbox_unavailable_reason
 
 from course_helpers import make_course

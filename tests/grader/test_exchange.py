@@ -10,7 +10,7 @@ as its user (``runuser``), with a local exchange directory standing in for the h
                 python -m grader export; python -m grader feedback; nbgrader release_feedback
     students    nbgrader fetch_feedback: each reads their own page, nobody else's
 
-The due date and late policy sit in the course's ``nbgrader_config.py`` (``grader.deadlines``):
+The due date and late policy sit in the course's ``nbgrader_config.py`` (``grader.course.deadlines``):
 the due date falls between the two submissions, so the right answer arrives late and loses the
 configured points, in the grade table and on its feedback page. Needs root (to make users);
 skips otherwise.
@@ -103,9 +103,9 @@ def term():
 
 def write_config(t: Term, due: str | None) -> None:
     """The course's nbgrader_config.py: the one place for the exchange, the due date and the late policy."""
-    lines = ["from grader.config import apply_course_config", "c = get_config()", "apply_course_config(c)",
+    lines = ["from grader.nbgrader_setup.config import apply_course_config", "c = get_config()", "apply_course_config(c)",
              f"c.Exchange.root = {str(t.exchange)!r}",
-             'c.AssignLatePenalties.plugin_class = "grader.deadlines.SubtractPerHour"',
+             'c.AssignLatePenalties.plugin_class = "grader.course.deadlines.SubtractPerHour"',
              f"c.SubtractPerHour.points_per_hour = {PENALTY}"]
     if due:
         lines.append(f"c.DueDates.due = {{{WEEK!r}: {due!r}}}")
@@ -116,7 +116,7 @@ def write_config(t: Term, due: str | None) -> None:
 
 def answer(t: Term, student: str, answers: dict) -> None:
     """The student's fetched notebook with ``answers`` typed into its answer cells."""
-    from grader.sample_class import with_answers
+    from grader.demo.sample_class import with_answers
 
     path = t.home(student) / WEEK / "attention.ipynb"
     nb = with_answers(nbformat.read(path, as_version=4), answers)
@@ -125,7 +125,7 @@ def answer(t: Term, student: str, answers: dict) -> None:
 
 
 def test_a_term_on_the_exchange(term):
-    from grader.sample_class import mutants
+    from grader.demo.sample_class import mutants
 
     t = term
     (t.course.parent).mkdir()
@@ -205,7 +205,7 @@ def test_a_term_on_the_exchange(term):
 def solution_answers_for(t: Term) -> dict:
     """The reference answers, code and written, from the instructor's solutions (read as root, to type them in)."""
     from grader.course import Course
-    from grader.sample_class import model_answers, solution_answers
+    from grader.demo.sample_class import model_answers, solution_answers
 
     course = Course(t.course)  # not Course.at: that would leave root-owned state in the course
     return {**solution_answers(course, WEEK), **model_answers(course, WEEK)}

@@ -12,13 +12,13 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from grader import status as status_store
-from grader.export import rows, write_csv
-from grader.gradebook import gradebook_totals, locked_gradebook
-from grader.hidden import hidden_cells
-from grader.nbgrader_ext import PIPELINE_ENV
-from grader.parallel import grade_many
-from grader.sample_class import FULL, PARTIAL, ZERO
+from grader.pipeline import status as status_store
+from grader.course.export import rows, write_csv
+from grader.nbgrader_setup.gradebook import gradebook_totals, locked_gradebook
+from grader.pipeline.hidden_checks import hidden_cells
+from grader.nbgrader_setup.preprocessors import PIPELINE_ENV
+from grader.pipeline.batch import grade_many
+from grader.demo.sample_class import FULL, PARTIAL, ZERO
 
 PILOT = "week4_attention"
 
@@ -119,7 +119,7 @@ def test_regrading_one_student_is_idempotent(pilot_course):
 
 
 def test_feedback_shows_hidden_results_but_never_their_source(pilot_course):
-    from grader.feedback import feedback_page, generate_feedback, hidden_check_fingerprints
+    from grader.course.feedback import feedback_page, generate_feedback, hidden_check_fingerprints
 
     course, samples, outcomes = pilot_course
     written = generate_feedback(course, PILOT, ["perfect", "partial", "broken-json"])
@@ -152,9 +152,9 @@ def test_a_training_run_past_the_cell_limit_is_a_warning_never_a_zero(pilot_cour
     """Points come from the hidden checks alone: a right answer whose notebook cannot be run to the
     end within the cell limit (a slow laptop's training settings) keeps full marks, with a warning;
     ``--no-render`` grades the same without running the notebook; ``render`` adds the outputs later."""
-    from grader.feedback import feedback_page, generate_feedback
-    from grader.pipeline import grade_submission
-    from grader.render import render_submission
+    from grader.course.feedback import feedback_page, generate_feedback
+    from grader.pipeline.submission import grade_submission
+    from grader.pipeline.render import render_submission
 
     course, _, outcomes = pilot_course
     full = outcomes["perfect"]["max_score"]

@@ -11,14 +11,14 @@ import nbformat
 import pytest
 from course_helpers import make_course
 
-from grader import status as status_store
+from grader.pipeline import status as status_store
 from grader.cli import main
-from grader.collect import BAD_ID, TOO_LARGE, collect
+from grader.course.collect import BAD_ID, TOO_LARGE, collect
 from grader.course import Course, GraderError
 from grader.ids import BadStudentId, check_id, id_problem
 from grader.inert import csv_safe, inert_notebook, terminal_safe
-from grader.pipeline import grade_submission
-from grader.sample_class import payload_html, payload_js
+from grader.pipeline.submission import grade_submission
+from grader.demo.sample_class import payload_html, payload_js
 
 WEEK = "week4_attention"
 ESC = "\x1b"

@@ -5,11 +5,11 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from grader.authoring import answer, hidden_tests, markdown, new_notebook, readonly
-from grader.hidden import CellScore, score_cells
+from grader.course.authoring import answer, hidden_tests, markdown, new_notebook, readonly
+from grader.pipeline.hidden_checks import CellScore, score_cells
 from grader.records import CheckRecord, CheckRun
-from grader.precheck import NotGradable, find_tampering, read_notebook
-from grader.program import definitions_only, program_cells, strip_magics
+from grader.pipeline.precheck import NotGradable, find_tampering, read_notebook
+from grader.pipeline.answers import definitions_only, program_cells, strip_magics
 
 
 def notebook(*cells):
@@ -117,7 +117,7 @@ def test_every_configured_preprocessor_runs():
     by default): listing one would promise a step that never happens."""
     from traitlets.config import Config
 
-    from grader.config import apply_course_config
+    from grader.nbgrader_setup.config import apply_course_config
 
     c = Config()
     apply_course_config(c, ROOT)

@@ -1,4 +1,4 @@
-"""The pytest plugin behind every hidden check (loaded with ``-p grader.harness``).
+"""The pytest plugin behind every hidden check (loaded with ``-p grader.checks.harness``).
 
 A hidden check is a pytest test in ``grader/checks/<week>/`` that asks the ``student``
 fixture — a ``StudentSession`` running the submission's code in the jail — for plain
@@ -15,7 +15,7 @@ grade cell they count towards::
 
 The first line of the docstring is the test's name in feedback; an assertion's message
 is what the student reads when it fails (never inputs or expected values). Results go
-to the JSON file named by ``--results`` (a ``grader.records.CheckRun``); ``grader.hidden``
+to the JSON file named by ``--results`` (a ``grader.records.CheckRun``); ``grader.pipeline.hidden_checks``
 turns them into scores.
 """
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from .limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
-from .records import CheckRecord, CheckRun, dump
-from .sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
+from ..limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
+from ..records import CheckRecord, CheckRun, dump
+from ..sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
 
 INTERNAL_ERROR = "this check could not run (an error in the grader, not in your code); your instructor has the details"
 
@@ -48,11 +48,11 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def student(request):
-    """A ``StudentSession`` on the submission's code (see ``grader.program``)."""
+    """A ``StudentSession`` on the submission's code (see ``grader.pipeline.answers``)."""
     import nbformat
 
-    from .jail_paths import jail_paths
-    from .program import build_program
+    from ..sandbox.paths import jail_paths
+    from ..pipeline.answers import build_program
 
     opt = request.config.getoption
     submission = opt("--submission")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_process, state_environment
+from ..nbgrader_setup.config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_process, state_environment
 
 
 class GraderError(Exception):
@@ -80,12 +80,12 @@ class Course:
 
     def environment(self) -> dict:
         """The environment for this course's child processes: Jupyter dirs under ``.grader/``
-        (``grader.config.state_environment``); this process's own is never changed."""
+        (``grader.nbgrader_setup.config.state_environment``); this process's own is never changed."""
         return state_environment(self.state)
 
     # ------------------------------------------------------------------ nbgrader
     def api(self):
-        """An ``NbGraderAPI`` configured for this course (see ``grader.config``)."""
+        """An ``NbGraderAPI`` configured for this course (see ``grader.nbgrader_setup.config``)."""
         return _api(self.root)
 
 
@@ -97,7 +97,7 @@ def week_order(name: str) -> tuple:
 
 def _checked(student: str) -> str:
     """``student`` if it is a valid id (``grader.ids``): no pattern or separator ever names a folder."""
-    from .ids import check_id
+    from ..ids import check_id
 
     return check_id(student)
 

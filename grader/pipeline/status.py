@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-from .course import Course
+from ..course import Course
 
 GRADED = "graded"
 NOT_GRADABLE = "not_gradable"
@@ -44,7 +44,7 @@ class Outcome:
 
 
 def status_path(course: Course, week: str, student: str):
-    from .ids import check_id
+    from ..ids import check_id
 
     return course.state / "status" / week / f"{check_id(student)}.json"
 

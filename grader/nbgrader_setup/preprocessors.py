@@ -23,13 +23,13 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, OverwriteCells
 from traitlets import Integer
 
-from . import limits
-from .jail_paths import jail_paths
-from .notebook_roles import grade_id, is_hidden_test_cell
+from .. import limits
+from ..sandbox.paths import jail_paths
+from .cells import grade_id, is_hidden_test_cell
 
 
 class RenderState:
-    """What this process's rendering did, for ``grader.autograde_step`` to report.
+    """What this process's rendering did, for ``grader.pipeline.autograde`` to report.
 
     nbgrader swallows a preprocessor's exceptions and keeps none of its state, so the
     step reads this after nbgrader's autograde returns. ``render`` is set by the step
@@ -45,7 +45,7 @@ class RenderState:
 # This process's rendering (one submission per step process).
 render_state = RenderState()
 
-# Set by ``grader.autograde_step``: only the grader's pipeline may execute a submission.
+# Set by ``grader.pipeline.autograde``: only the grader's pipeline may execute a submission.
 PIPELINE_ENV = "GRADER_PIPELINE"
 
 
@@ -80,7 +80,7 @@ class SandboxedExecute(Execute):
         A run that fails (a cell past its limit, a dead kernel, memory) is a warning in
         ``render_state``: points come from the hidden checks, never from this run.
         """
-        from .sandbox import run_notebook
+        from ..sandbox import run_notebook
 
         course_root = Path(self.config.CourseDirectory.root or ".").resolve()
         hide, expose = jail_paths(course_root)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import limits
+from .. import limits
 
 COURSE_ID = "dl-architectures"
 SOURCE_DIRECTORY = "solutions"
@@ -43,8 +43,8 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         SaveAutoGrades,
     )
 
-    from .inert import InertNotebook
-    from .nbgrader_ext import RestoreDeletedCells, SandboxedExecute
+    from ..inert import InertNotebook
+    from .preprocessors import RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
     c.CourseDirectory.root = str(root)

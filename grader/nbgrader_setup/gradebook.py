@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 
 from .config import COURSE_ID
-from .course import Course
+from ..course import Course
 
 
 @contextlib.contextmanager
@@ -36,7 +36,7 @@ def require_released(course: Course, week: str) -> None:
     """
     from nbgrader.api import MissingEntry
 
-    from .course import GraderError
+    from ..course import GraderError
 
     notebook = course.notebook_name(week)[: -len(".ipynb")]
     with locked_gradebook(course) as gb:

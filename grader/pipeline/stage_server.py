@@ -28,7 +28,7 @@ import weakref
 from dataclasses import asdict
 from pathlib import Path
 
-from .records import CheckRun, RecordError, StageRequest, StepResult, from_dict, load
+from ..records import CheckRun, RecordError, StageRequest, StepResult, from_dict, load
 
 
 class StageTimeout(Exception):
@@ -47,14 +47,14 @@ class StageDied(Exception):
 def handle(request: StageRequest):
     """Do one request in this process; the reply record."""
     if request.kind == "autograde":
-        from .autograde_step import autograde, crashed
+        from .autograde import autograde, crashed
 
         try:
             return autograde(Path(request.root), request.week, request.student, render=request.render)
         except Exception as exc:  # report, never hang the batch
             return crashed(exc, request.week, request.student)
     if request.kind == "checks":
-        from .hidden import run_checks_here
+        from .hidden_checks import run_checks_here
 
         try:
             return run_checks_here(request.week, Path(request.notebook), Path(request.root), request.tests or None)
@@ -112,7 +112,7 @@ class StageServer:
         read_end, write_end = os.pipe()
         self._log = tempfile.TemporaryFile(prefix="grader-stage-")
         try:
-            self.proc = subprocess.Popen([sys.executable, "-m", "grader.stage_server", str(write_end)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "grader.pipeline.stage_server", str(write_end)],
                                          stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT,
                                          pass_fds=(write_end,), start_new_session=True, env=self.environment)
         finally:

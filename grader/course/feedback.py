@@ -20,10 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import status as status_store
-from .course import Course
+from ..pipeline import status as status_store
+from . import Course
 from .deadlines import lateness, stamp_feedback
-from .hidden import checks_dir
+from ..pipeline.hidden_checks import checks_dir
 
 WINDOW = 3            # consecutive lines of hidden code that make a fingerprint
 MIN_LINE = 10         # shorter lines (``else:``, ``return out``) are too common to count

@@ -1,7 +1,7 @@
 """The grade table: one row per submission, with its status beside its score.
 
 Scores come from nbgrader's gradebook (so manual grades from formgrader count); the
-status comes from ``grader.status``. A submission that could not be graded shows
+status comes from ``grader.pipeline.status``. A submission that could not be graded shows
 ``not_gradable`` and its reason, so it never passes for a real zero; ``warnings`` holds what
 never changes a score (the notebook could not be rendered, a check hit a process limit). A
 status record whose submission folder has since been deleted shows status ``stale``. Reasons can carry
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import status as status_store
-from .course import Course, week_order
+from ..pipeline import status as status_store
+from . import Course, week_order
 from .deadlines import late_columns, lateness
-from .gradebook import gradebook_totals
-from .inert import csv_safe, terminal_safe
-from .notebook_roles import nbgrader_meta
+from ..nbgrader_setup.gradebook import gradebook_totals
+from ..inert import csv_safe, terminal_safe
+from ..nbgrader_setup.cells import nbgrader_meta
 
 COLUMNS = ["student", "week", "status", "kind", "score", "max_score", "to_hand_grade", "reason", "warnings", "seconds",
            "submitted", "due", "late", "late_penalty"]

@@ -3,14 +3,14 @@
 For each submission:
 1. ``precheck``: the notebook exists under its name, is valid JSON and a valid
    notebook, and its nbgrader metadata matches the source (no tampered flags or points);
-2. nbgrader's autograde in a process of its own (``grader.autograde_step``): cells
+2. nbgrader's autograde in a process of its own (``grader.pipeline.autograde``): cells
    restored from the gradebook, gradebook rows made, and the notebook *rendered* in the
    jail for its outputs (skipped with ``render=False``);
-3. the hidden checks (``grader.hidden``) on the autograded notebook's code, in the jail:
+3. the hidden checks (``grader.pipeline.hidden_checks``) on the autograded notebook's code, in the jail:
    the only source of points;
 4. their scores written into the gradebook per hidden-test cell, the late policy applied,
    their results shown in the autograded notebook (so formgrader and feedback show them);
-5. a status record (``grader.status``), with the warnings.
+5. a status record (``grader.pipeline.status``), with the warnings.
 Anything failing in 1-2 makes the submission ``not_gradable`` with a reason and every
 autograded cell 0. A rendering failure (a training cell past the cell limit, say) is a
 *warning* on the row and never changes a score. In 3, a submission whose answers cannot
@@ -21,86 +21,20 @@ kind; otherwise a failed check scores 0 and a process limit hit is a warning.
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import nbformat
 
 from . import status as status_store
-from .limits import AUTOGRADE_WALL
-from .course import Course
-from .deadlines import assign_late_penalty
-from .gradebook import gradebook_totals, write_hidden_scores, zero_autograded
-from .hidden import as_plain, grade_hidden
-from .records import CheckRun, StageRequest, StepResult
-from .stage_server import StageDied, StageTimeout, server_for
-from .ids import id_problem, shown
-from .notebook_roles import grade_id, is_hidden_test_cell
+from ..course import Course
+from ..course.deadlines import assign_late_penalty
+from ..nbgrader_setup.gradebook import gradebook_totals, write_hidden_scores, zero_autograded
+from .hidden_checks import as_plain, grade_hidden
+from ..records import CheckRun
+from .annotate import annotate
+from .autograde import run_autograde_step
+from .stage_server import server_for
+from ..ids import id_problem, shown
 from .precheck import NotGradable, precheck
-from .sandbox.fair_share import sweep_stale
+from ..sandbox.fair_share import sweep_stale
 
-
-
-def run_autograde_step(course: Course, week: str, student: str, render: bool = True,
-                       timeout: float = AUTOGRADE_WALL) -> StepResult:
-    """Run nbgrader's autograde for one submission in this thread's stage server; ``NotGradable`` if it failed."""
-    again = f"python -m grader autograde {week} --student {student}"
-    request = StageRequest("autograde", str(course.root), week, student=student, render=render)
-    try:
-        result = server_for(course).request(request, timeout)
-    except StageTimeout:
-        raise NotGradable("timed_out", f"nbgrader's autograde step did not finish within {timeout:.0f} s (the "
-                          f"machine overloaded, or a gradebook lock held elsewhere?); run `{again}` again, or "
-                          f"`{again} --no-render` to grade without running the notebook") from None
-    except StageDied as exc:
-        tail = exc.log.strip().splitlines()[-1:] or ["no message"]
-        raise NotGradable("nbgrader_error", f"nbgrader's autograde step {exc} ({tail[0][:200]}); run `{again}` "
-                          "again, and report it if it persists") from None
-    if not result.ok:
-        raise NotGradable(result.kind or "nbgrader_error", result.reason)
-    return result
-
-
-def annotate(notebook: Path, scores: dict) -> None:
-    """Replace each hidden-test cell's placeholder with its checks' results (names, pass/fail, messages)."""
-    nb = nbformat.read(str(notebook), as_version=4)
-    for cell in nb.cells:
-        if not is_hidden_test_cell(cell) or grade_id(cell) not in scores:
-            continue
-        cell_score = scores[grade_id(cell)]
-        cell.source = f"# Hidden checks: {cell_score.score:g} of {cell_score.max_points:g} points"
-        cell.outputs = [nbformat.v4.new_output(
-            "display_data", data={"text/plain": results_text(cell_score), "text/html": results_html(cell_score)})]
-    mode = notebook.stat().st_mode
-    notebook.chmod(mode | 0o200)  # nbgrader leaves it read-only (444); only root could write it as it is
-    try:
-        nbformat.write(nb, str(notebook))
-    finally:
-        notebook.chmod(mode)
-
-
-def results_text(cell) -> str:
-    lines = [f"Hidden checks: {cell.score:g} / {cell.max_points:g} points"]
-    if cell.reason:
-        lines.append(f"  not scored: {cell.reason}")
-    for t in cell.tests:
-        mark = "PASS" if t["passed"] else "FAIL"
-        lines.append(f"  [{mark}] {t['name']} ({t['points']:g} pt)" + ("" if t["passed"] else f" - {t['message']}"))
-    return "\n".join(lines)
-
-
-def results_html(cell) -> str:
-    import html
-
-    rows = "".join(
-        f"<tr><td style='text-align:left'>{html.escape(t['name'])}</td><td>{t['points']:g}</td>"
-        f"<td style='color:{'#1a7f37' if t['passed'] else '#cf222e'}'>{'pass' if t['passed'] else 'fail'}</td>"
-        f"<td style='text-align:left'>{'' if t['passed'] else html.escape(t['message'] or '')}</td></tr>"
-        for t in cell.tests
-    )
-    reason = f"<p>Not scored: {html.escape(cell.reason)}</p>" if cell.reason else ""
-    return (f"<div><p><b>Hidden checks: {cell.score:g} / {cell.max_points:g} points</b></p>{reason}"
-            "<table><thead><tr><th>check</th><th>points</th><th>result</th><th>message</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></div>")
 
 
 PROCESS_FAILURES = ("timed_out", "kernel_died", "out_of_memory")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course
-from .hidden import CHECKS_ROOT
-from .notebook_roles import grade_id, is_answer_cell, is_hidden_test_cell, nbgrader_meta
+from ..course import Course
+from ..pipeline.hidden_checks import CHECKS_ROOT
+from ..nbgrader_setup.cells import grade_id, is_answer_cell, is_hidden_test_cell, nbgrader_meta
 
 FULL, ZERO, PARTIAL = "full", "zero", "partial"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import limits
-from .course import Course
-from .notebook_roles import nbgrader_meta
+from .. import limits
+from ..course import Course
+from ..nbgrader_setup.cells import nbgrader_meta
 
 FLAGS = ("grade", "solution", "locked")
 

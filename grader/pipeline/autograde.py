@@ -1,4 +1,4 @@
-"""nbgrader's autograde for one submission, run in a stage server (``grader.stage_server``).
+"""nbgrader's autograde for one submission, run in a stage server (``grader.pipeline.stage_server``).
 
 ``autograde`` runs nbgrader's autograde (with ``SandboxedExecute``, which renders the
 notebook in the jail unless ``render`` is False) and returns a ``grader.records.StepResult``.
@@ -11,12 +11,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .records import StepResult
+from ..course import Course
+from ..limits import AUTOGRADE_WALL
+from ..records import StageRequest, StepResult
+from .precheck import NotGradable
+from .stage_server import StageDied, StageTimeout, server_for
 
 
 def autograde(root: Path, week: str, student: str, render: bool = True) -> StepResult:
-    from . import nbgrader_ext
-    from .course import Course
+    from ..nbgrader_setup import preprocessors as nbgrader_ext
+    from ..course import Course
 
     course = Course.at(root)
     os.environ[nbgrader_ext.PIPELINE_ENV] = "1"  # this process is the pipeline's: SandboxedExecute may run
@@ -62,3 +66,24 @@ def crashed(exc: BaseException, week: str, student: str) -> StepResult:
     return StepResult(False, "grader_error", f"the autograde step failed ({type(exc).__name__}: {exc})"[:300]
                       + f"; this is a fault in the grader, not in the submission: run `python -m grader autograde "
                         f"{week} --student {student}` again, and report it if it persists")
+
+
+# ---------------------------------------------------------------------------- the pipeline's side
+def run_autograde_step(course: Course, week: str, student: str, render: bool = True,
+                       timeout: float = AUTOGRADE_WALL) -> StepResult:
+    """Run nbgrader's autograde for one submission in this thread's stage server; ``NotGradable`` if it failed."""
+    again = f"python -m grader autograde {week} --student {student}"
+    request = StageRequest("autograde", str(course.root), week, student=student, render=render)
+    try:
+        result = server_for(course).request(request, timeout)
+    except StageTimeout:
+        raise NotGradable("timed_out", f"nbgrader's autograde step did not finish within {timeout:.0f} s (the "
+                          f"machine overloaded, or a gradebook lock held elsewhere?); run `{again}` again, or "
+                          f"`{again} --no-render` to grade without running the notebook") from None
+    except StageDied as exc:
+        tail = exc.log.strip().splitlines()[-1:] or ["no message"]
+        raise NotGradable("nbgrader_error", f"nbgrader's autograde step {exc} ({tail[0][:200]}); run `{again}` "
+                          "again, and report it if it persists") from None
+    if not result.ok:
+        raise NotGradable(result.kind or "nbgrader_error", result.reason)
+    return result

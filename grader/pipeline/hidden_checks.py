@@ -1,6 +1,6 @@
 """Run a week's hidden checks on one notebook and turn the results into scores.
 
-The checks run in their own pytest process (``-p grader.harness``) with a wall limit;
+The checks run in their own pytest process (``-p grader.checks.harness``) with a wall limit;
 student code runs further away still, in the jail. Anything that goes wrong — pytest
 crashing, timing out, a results file missing or malformed, a grade cell without
 checks — scores that part 0 with a reason. Never full marks by default.
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import nbformat
 
-from .config import state_environment
-from .limits import CHECKS_WALL
-from .records import CheckRun, RecordError, load
-from .notebook_roles import grade_id, is_hidden_test_cell, nbgrader_meta
+from ..nbgrader_setup.config import state_environment
+from ..limits import CHECKS_WALL
+from ..records import CheckRun, RecordError, load
+from ..nbgrader_setup.cells import grade_id, is_hidden_test_cell, nbgrader_meta
 
-CHECKS_ROOT = Path(__file__).resolve().parent / "checks"
+CHECKS_ROOT = Path(__file__).resolve().parents[1] / "checks"
 
 
 @dataclass
@@ -49,7 +49,7 @@ def hidden_cells(nb) -> dict:
 
 def pytest_args(week: str, notebook: Path, course_root: Path, results: Path, tests=None) -> list[str]:
     """pytest's arguments for the week's hidden checks (or only the files ``tests``) on ``notebook``."""
-    return [*[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.harness", "-p", "no:cacheprovider",
+    return [*[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.checks.harness", "-p", "no:cacheprovider",
             "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
             "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results)]
 
@@ -120,13 +120,13 @@ def score_cells(cells: dict, results: CheckRun) -> dict:
 
 
 def grade_hidden(week: str, notebook: Path, course_root: Path, server=None) -> tuple[dict, CheckRun]:
-    """Run the checks (on ``server``, a ``grader.stage_server.StageServer``, when given) and score
+    """Run the checks (on ``server``, a ``grader.pipeline.stage_server.StageServer``, when given) and score
     every hidden-test cell of ``notebook``: ``({grade_id: CellScore}, CheckRun)``."""
     nb = nbformat.read(str(notebook), as_version=4)
     if server is None:
         run = run_checks(week, notebook, course_root)
     else:
-        from .records import StageRequest
+        from ..records import StageRequest
         from .stage_server import StageDied, StageTimeout
 
         try:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, GraderError
-from .hidden import CHECKS_ROOT
-from .notebook_roles import is_answer_cell
+from . import Course, GraderError
+from ..pipeline.hidden_checks import CHECKS_ROOT
+from ..nbgrader_setup.cells import is_answer_cell
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BUNDLE_NAME = "dl-workbook-student"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
 FORBIDDEN_PARTS = ("solutions", "grader", "submitted", "autograded", "feedback", ".grader")

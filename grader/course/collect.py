@@ -12,7 +12,7 @@ Layouts. Each entry at the top of the download is read on its own, so layouts ma
   number). A student's Moodle ``file`` and ``onlinetext`` folders count as one student.
 - **Canvas files at the top** — ``<login>_<userid>_<submissionid>_<name>``, late ones with
   ``_late_`` or ``_LATE_`` after the login. The id is the login (the first field). The late
-  mark is kept (``grader.deadlines``) and shown in the grade table.
+  mark is kept (``grader.course.deadlines``) and shown in the grade table.
 - **Moodle files at the top** — ``<Full Name>_<number>_assignsubmission_<kind>_<name>``,
   the id read as for Moodle folders.
 - Any other file at the top (``ada.ipynb``, ``ada_week4.ipynb``) is ambiguous, so it is
@@ -54,10 +54,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import limits
-from .course import Course, GraderError
+from .. import limits
+from . import Course, GraderError
 from .deadlines import record_lms_late
-from .inert import terminal_safe
+from ..inert import terminal_safe
 
 CANVAS = re.compile(r"(?P<login>[^_]+)_(?P<late>late_)?(?P<user>\d+)_\d+_(?P<name>.+)", re.IGNORECASE)
 MOODLE = re.compile(r"(?P<who>.+?)_assignsubmission_[a-z]+_?(?P<name>.*)", re.IGNORECASE)
@@ -275,7 +275,7 @@ def _safe_id(text: str) -> tuple[str, str]:
     """``(id, "")`` made of ``text``'s ASCII letters, digits, ``.``, ``_`` and ``-`` (accents
     dropped: ``José`` is ``Jose``), or ``("", why)`` when ``text`` has a letter or digit of
     another script, which could make one student's id look like another's."""
-    from .ids import _describe, id_problem
+    from ..ids import _describe, id_problem
 
     plain = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     foreign = next((c for c in plain if ord(c) > 127 and c.isalnum()), None)

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from tqdm.auto import tqdm
 
-from .course import Course, GraderError
-from .limits import nesting_problems
-from .deadlines import sync_due_date
-from .gradebook import require_released
-from .pipeline import grade_submission
+from ..course import Course, GraderError
+from ..limits import nesting_problems
+from ..course.deadlines import sync_due_date
+from ..nbgrader_setup.gradebook import require_released
+from .submission import grade_submission
 from .stage_server import close_all
 
 

@@ -9,10 +9,10 @@ checks do not run again, so no score can change.
 from __future__ import annotations
 
 from . import status as status_store
-from .course import Course
-from .deadlines import assign_late_penalty
-from .gradebook import write_hidden_scores
-from .hidden import CellScore
+from ..course import Course
+from ..course.deadlines import assign_late_penalty
+from ..nbgrader_setup.gradebook import write_hidden_scores
+from .hidden_checks import CellScore
 from .precheck import NotGradable
 from .stage_server import close_all
 
@@ -23,7 +23,8 @@ def needs_render(outcome: status_store.Outcome) -> bool:
 
 def render_submission(course: Course, week: str, student: str) -> status_store.Outcome:
     """Render one graded submission; returns its updated outcome (its warnings say how it went)."""
-    from .pipeline import annotate, run_autograde_step
+    from .annotate import annotate
+    from .autograde import run_autograde_step
 
     outcome = status_store.load(course, week, student)
     if outcome is None or outcome.status != status_store.GRADED:
