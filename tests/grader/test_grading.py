@@ -150,29 +150,33 @@ def test_a_dask_cluster_grades_the_same_jobs_the_same_way(pilot_course):
 
 def test_a_training_run_past_the_cell_limit_is_a_warning_never_a_zero(pilot_course, monkeypatch, tmp_path):
     """Points come from the hidden checks alone: a right answer whose notebook cannot be run to the
-    end within the cell limit (a slow laptop's training settings) keeps full marks, with a warning;
+    end within the limits (training past the cell limit on a slow machine) keeps full marks, with a warning;
     ``--no-render`` grades the same without running the notebook; ``render`` adds the outputs later."""
     from grader.course.feedback import feedback_page, generate_feedback
     from grader.pipeline.submission import grade_submission
     from grader.pipeline.render import render_submission
 
     course, _, outcomes = pilot_course
-    full = outcomes["perfect"]["max_score"]
+    full = outcomes["perfect"]["score"]  # every autograded point (the written answers wait for a person)
+    assert full > 0
     new = ("slow-laptop", "no-render")
     try:
         for student in new:
             shutil.copytree(course.submitted("perfect", PILOT), course.submitted(student, PILOT))
-        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "2")  # the training cell needs far longer than 2 s
+        # limits no machine renders this notebook within (the reference needs seconds to train), as a
+        # slow laptop's settings would be on the grading machine
+        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "1")
+        monkeypatch.setenv("GRADER_NOTEBOOK_WALL", "3")
         slow = grade_submission(course.root, PILOT, "slow-laptop")
         assert (slow["status"], slow["score"], slow["rendered"]) == (status_store.GRADED, full, False), slow
         assert autograded_points(course, "slow-laptop")[0] == autograded_points(course, "perfect")[0]
-        assert len(slow["warnings"]) == 1 and "ran past its time limit" in slow["warnings"][0], slow["warnings"]
+        assert len(slow["warnings"]) == 1 and slow["warnings"][0].startswith("rendering: the notebook"), slow["warnings"]
         row = {r["student"]: r for r in rows(course, PILOT)}["slow-laptop"]
-        assert row["status"] == status_store.GRADED and "time limit" in row["warnings"] and row["score"] == full
+        assert row["status"] == status_store.GRADED and row["warnings"].startswith("rendering:") and row["score"] == full
         page = feedback_page(course, PILOT, "slow-laptop")
         assert generate_feedback(course, PILOT, ["slow-laptop"])["slow-laptop"] == str(page)
         text = html.unescape(page.read_text())
-        assert "ran past its time limit" in text and "instructor:" not in text
+        assert "The points come from the hidden checks" in text and "instructor:" not in text
 
         quick = grade_submission(course.root, PILOT, "no-render", render=False)
         assert (quick["status"], quick["score"], quick["cells"]) == (status_store.GRADED, full, outcomes["perfect"]["cells"])
@@ -182,6 +186,7 @@ def test_a_training_run_past_the_cell_limit_is_a_warning_never_a_zero(pilot_cour
         assert plain and not any(c.outputs for c in plain), "nothing ran: no outputs"
 
         monkeypatch.setenv("GRADER_CELL_TIMEOUT", "120")
+        monkeypatch.setenv("GRADER_NOTEBOOK_WALL", "400")
         later = render_submission(course, PILOT, "no-render")
         assert later.rendered and later.warnings == [] and later.score == full, later.warnings
         notebook = nbformat.read(course.autograded("no-render", PILOT) / course.notebook_name(PILOT), as_version=4)
