@@ -1,4 +1,4 @@
-"""nbgrader's autograde for one submission, run in a stage server (``grader.pipeline.stage_server``).
+"""Stage 2: nbgrader's autograde for one submission, run in a stage server (``grader.pipeline.stage_server``).
 
 ``autograde`` runs nbgrader's autograde (with ``SandboxedExecute``, which renders the
 notebook in the jail unless ``render`` is False) and returns a ``grader.records.StepResult``.
@@ -20,7 +20,6 @@ from .stage_server import StageDied, StageTimeout, server_for
 
 def autograde(root: Path, week: str, student: str, render: bool = True) -> StepResult:
     from ..nbgrader_setup import preprocessors as nbgrader_ext
-    from ..course import Course
 
     course = Course.at(root)
     os.environ[nbgrader_ext.PIPELINE_ENV] = "1"  # this process is the pipeline's: SandboxedExecute may run
