@@ -56,8 +56,8 @@ bench: setup           ## utils against PyTorch on this machine (installs torch=
 release: setup         ## the student bundle in release/, verified to hold no instructor material
 	$(PY) -m grader bundle --output release
 
-bench-grading: setup   ## the grader (1 and 2 workers) against plain nbgrader autograde, same class
-	$(PY) -m benchmarks.grading
+bench-grading: setup   ## the grader (rendering, and --no-render) against plain nbgrader autograde, same class; BENCH_ARGS="--profile"
+	$(PY) -m benchmarks.grading $(BENCH_ARGS)
 
 generate: setup        ## instructors: solutions/ -> course/
 	$(PY) -m grader generate

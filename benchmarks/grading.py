@@ -1,18 +1,28 @@
 """``python -m benchmarks.grading``: how fast the grader grades, against plain nbgrader.
 
-One class of honest submissions of a week (the reference, a partial answer and the
-untouched stub, each submitted by several students) is graded three times in the same
-run: by ``grader`` with 1 and with 2 workers (jail, hidden checks, statuses), and by plain
-``nbgrader autograde`` (no jail, no hidden checks, serial). Prints seconds per notebook
-and notebooks per minute. Plain nbgrader is faster and also unsafe: the comparison shows
-what the safety costs.
+A class of honest submissions of a week (the reference, a partial answer and the
+untouched stub, each submitted by ``--copies`` students) is graded by
+``grader`` with ``--workers`` workers, rendering the notebooks and with ``--no-render``
+(jail, hidden checks, statuses either way), and by plain ``nbgrader autograde`` (no jail,
+no hidden checks, serial). Prints seconds per notebook, notebooks per minute and each
+row's speed as a multiple of plain nbgrader's, with the machine's load average before and
+after (other work on the machine slows every row; compare the ratios, not the seconds).
 
-Options: --week week4_attention  --copies 2
+``--profile`` also times the stages of one submission (``profile_stages``): where a
+submission's time goes.
+
+The ways are timed in ``--rounds`` rounds, each on a fresh class and in a rotating order, and a
+row's speed-up is the median of its per-round ratios: on a shared machine the load changes
+by the minute, and a ratio is only fair between runs made close together.
+
+Options: --week week4_attention  --copies 2  --rounds 3  --workers 2  --profile
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,8 +33,8 @@ KINDS = ("perfect", "partial", "untouched")
 
 def make_class(root: Path, week: str, copies: int) -> list[str]:
     from grader.course import Course
-    from grader.generate import generate
-    from grader.sample_class import build_class
+    from grader.course.generate import generate
+    from grader.demo.sample_class import build_class
 
     shutil.copytree(REPO / "solutions" / week, root / "solutions" / week)
     course = Course.at(root)
@@ -40,12 +50,12 @@ def make_class(root: Path, week: str, copies: int) -> list[str]:
     return students
 
 
-def time_grader(root: Path, week: str, students: list[str], workers: int) -> float:
+def time_grader(root: Path, week: str, students: list[str], workers: int, render: bool = True) -> float:
     from grader.course import Course
-    from grader.parallel import grade_many
+    from grader.pipeline.batch import grade_many
 
     started = time.monotonic()
-    outcomes = grade_many(Course.at(root), week, students, workers=workers, progress=False)
+    outcomes = grade_many(Course.at(root), week, students, workers=workers, progress=False, render=render)
     elapsed = time.monotonic() - started
     bad = [o["student"] for o in outcomes if o["status"] != "graded"]
     if bad:
@@ -67,24 +77,110 @@ def time_plain_nbgrader(root: Path, week: str) -> float:
     return time.monotonic() - started
 
 
+def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float]]:
+    """Seconds spent in each stage of grading ``student`` (already in the class at ``root``), twice over
+    where a stage server makes the second time cheaper."""
+    from grader.pipeline import status as status_store
+    from grader.course import Course
+    from grader.course.deadlines import assign_late_penalty
+    from grader.nbgrader_setup.gradebook import gradebook_totals, write_hidden_scores
+    from grader.pipeline.hidden_checks import grade_hidden
+    from grader.pipeline.annotate import annotate
+    from grader.pipeline.autograde import run_autograde_step
+    from grader.pipeline.precheck import precheck
+    from grader.sandbox import StudentSession
+    from grader.sandbox.jail import run as jail_run
+    from grader.pipeline.stage_server import StageServer, close_all, server_for
+
+    import subprocess
+    import sys
+
+    course = Course.at(root)
+    notebook = course.autograded(student, week) / course.notebook_name(week)
+    out = []
+
+    def timed(label, fn):
+        started = time.monotonic()
+        value = fn()
+        out.append((label, time.monotonic() - started))
+        return value
+
+    timed("precheck (read, validate, compare metadata)", lambda: precheck(course, week, student))
+    timed("a new Python process importing nbgrader (what a stage server saves per submission)", lambda: subprocess.run(
+        [sys.executable, "-c", "import grader, nbgrader.apps"], check=True))
+    timed("a new pytest process, collecting the week's checks (saved likewise)", lambda: subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-o", "addopts=",
+         str(REPO / "grader" / "checks" / week)], check=True, capture_output=True))
+    timed("jail set-up: an empty command in a fresh jail", lambda: jail_run([sys.executable, "-c", "pass"]))
+    timed("jail + worker start-up: load the student's answers (one hidden-check session)",
+          lambda: StudentSession(["x = 1"]).__enter__().get("x"))
+    close_all()
+    server = server_for(course)
+    timed("stage server start (nbgrader imported), autograde --no-render", lambda: run_autograde_step(course, week, student, render=False))
+    timed("autograde --no-render, warm server", lambda: run_autograde_step(course, week, student, render=False))
+    timed("autograde rendering (kernel start-up and every cell, in the jail), warm server", lambda: run_autograde_step(course, week, student))
+    timed("hidden checks, first on this server (pytest, checks imported)", lambda: grade_hidden(week, notebook, course.root, server))
+    scores, _ = timed("hidden checks, warm server", lambda: grade_hidden(week, notebook, course.root, server))
+    timed("gradebook writes (hidden scores, late penalty, totals)", lambda: (
+        write_hidden_scores(course, week, student, scores), assign_late_penalty(course, week, student),
+        gradebook_totals(course, week, student)))
+    timed("annotate the autograded notebook and save the status", lambda: (
+        annotate(notebook, scores), status_store.save(course, status_store.load(course, week, student))))
+    close_all()
+    assert isinstance(server, StageServer)
+    return out
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("--week", default="week4_attention")
-    parser.add_argument("--copies", type=int, default=2, help="students per kind of submission")
+    parser.add_argument("--copies", type=int, default=2, help="students per kind of submission (3 kinds) in a round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each grades a fresh class every way, in turn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="also time the stages of one submission")
     args = parser.parse_args(argv)
-    rows = []
+    plans = [(f"grader, {args.workers} workers", True), (f"grader, {args.workers} workers, --no-render", False),
+             ("plain nbgrader autograde", None)]
+    totals = {label: [0, 0.0] for label, _ in plans}
+    ratios = {label: [] for label, _ in plans}
+    loads = [load_average()]
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        for label, workers in (("grader, 1 worker", 1), ("grader, 2 workers", 2), ("plain nbgrader autograde", None)):
-            root = Path(tmp) / label.replace(" ", "-").replace(",", "")
-            students = make_class(root, args.week, args.copies)
-            seconds = time_plain_nbgrader(root, args.week) if workers is None else time_grader(root, args.week, students, workers)
-            rows.append((label, len(students), seconds))
-            print(f"  {label}: {seconds:.1f} s for {len(students)} notebooks", flush=True)
-    print(f"\n{args.week}, {args.copies} students each submitting {', '.join(KINDS)}\n")
-    print("| grading | notebooks | seconds | s / notebook | notebooks / min |")
-    print("|---|---:|---:|---:|---:|")
-    for label, n, seconds in rows:
-        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.1f} | {60 * n / seconds:.1f} |")
+        for r in range(args.rounds):
+            order = plans[r % len(plans):] + plans[:r % len(plans)]  # each way goes first once in three rounds
+            per_notebook = {}
+            for label, render in order:
+                root = Path(tmp) / f"round{r}" / label.replace(" ", "-").replace(",", "")
+                students = make_class(root, args.week, args.copies)
+                seconds = (time_plain_nbgrader(root, args.week) if render is None
+                           else time_grader(root, args.week, students, args.workers, render))
+                totals[label][0] += len(students)
+                totals[label][1] += seconds
+                per_notebook[label] = seconds / len(students)
+                loads.append(load_average())
+                print(f"  round {r + 1}, {label}: {seconds:.1f} s for {len(students)} notebooks (load {loads[-1]})", flush=True)
+            for label, _ in plans:
+                ratios[label].append(per_notebook["plain nbgrader autograde"] / per_notebook[label])
+        profile = profile_stages(Path(tmp) / "round0" / plans[0][0].replace(" ", "-").replace(",", ""), args.week,
+                                 "perfect-0") if args.profile else []
+    print(f"\n{args.week}: {args.rounds} rounds of {args.copies} students each submitting {', '.join(KINDS)}; "
+          f"{os.cpu_count()} CPUs; load average (1/5/15 min) {loads[0]} at the start, {load_average()} at the end\n")
+    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader (median of rounds) | per round |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for label, _ in plans:
+        n, seconds = totals[label]
+        per_round = ", ".join(f"{x:.2f}" for x in ratios[label])
+        print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.2f} | {60 * n / seconds:.1f} | "
+              f"{statistics.median(ratios[label]):.2f}x | {per_round} |")
+    if profile:
+        print("\nOne submission (the reference), stage by stage:\n")
+        print("| stage | seconds |")
+        print("|---|---:|")
+        for label, seconds in profile:
+            print(f"| {label} | {seconds:.2f} |")
     return 0
 
 

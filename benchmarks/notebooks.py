@@ -72,9 +72,9 @@ def grade_one(week: str) -> dict:
     import tempfile
 
     from grader.course import Course
-    from grader.generate import generate
-    from grader.parallel import grade_many
-    from grader.sample_class import build_class
+    from grader.course.generate import generate
+    from grader.pipeline.batch import grade_many
+    from grader.demo.sample_class import build_class
     import shutil
 
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:

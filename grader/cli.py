@@ -1,4 +1,13 @@
-"""``python -m grader``: one command per instructor step (and ``check`` for students)."""
+"""``python -m grader``: one command per instructor step (and ``check`` for students).
+
+| command | module |
+|---|---|
+| generate, collect, bundle, export, feedback, report, similarity, goldens, seeds | ``grader/course/<command>.py`` |
+| autograde | ``grader/pipeline/batch.py`` (one submission: ``pipeline/submission.py``) |
+| render | ``grader/pipeline/render.py`` |
+| demo | ``grader/demo/`` |
+| check | ``utils/check.py`` (the students' tool) |
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +16,7 @@ from pathlib import Path
 
 from .ids import check_id, shown, split_ids
 from .inert import terminal_safe
-from .similarity import add_command as add_similarity_command
+from .course.similarity import add_command as add_similarity_command
 
 
 def _course(args):
@@ -17,7 +26,7 @@ def _course(args):
 
 
 def cmd_generate(args) -> int:
-    from .generate import generate
+    from .course.generate import generate
 
     for path in generate(_course(args), args.weeks or None):
         print(f"released {path}")
@@ -25,7 +34,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import collect, report
+    from .course.collect import collect, report
 
     result = collect(_course(args), args.week, Path(args.download))
     print(report(result))
@@ -33,8 +42,8 @@ def cmd_collect(args) -> int:
 
 
 def cmd_autograde(args) -> int:
-    from .export import format_table, rows
-    from .parallel import grade_many
+    from .course.export import format_table, rows
+    from .pipeline.batch import grade_many
 
     course = _course(args)
     week = course.check_week(args.week)
@@ -49,14 +58,27 @@ def cmd_autograde(args) -> int:
     if not students:
         print(f"no submissions for {week} under {course.root / 'submitted'}/<student>/{week}/")
         return 1
-    outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler)
+    outcomes = grade_many(course, week, students, workers=args.workers, scheduler=args.scheduler, render=args.render)
     graded = {o["student"] for o in outcomes}
     print(format_table([r for r in rows(course, week) if r["student"] in graded]))
     return 1 if refused else 0
 
 
+def cmd_render(args) -> int:
+    from .pipeline.render import render
+
+    course = _course(args)
+    students = [check_id(s) for s in args.student] if args.student else None
+    done = render(course, args.week, students)
+    for student, what in done.items():
+        print(terminal_safe(f"{student}: {what}"))
+    if not done:
+        print(f"nothing to render: every graded submission of {args.week} is rendered (name one with --student)")
+    return 0 if all(w == "rendered" for w in done.values()) else 1
+
+
 def cmd_feedback(args) -> int:
-    from .feedback import WITHHELD, generate_feedback
+    from .course.feedback import WITHHELD, generate_feedback
 
     course = _course(args)
     students = [check_id(s) for s in args.student] if args.student else None
@@ -67,7 +89,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import format_table, write_csv
+    from .course.export import format_table, write_csv
 
     course = _course(args)
     path = Path(args.output)
@@ -84,7 +106,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from .bundle import build_bundle, verify_bundle
+    from .course.bundle import build_bundle, verify_bundle
 
     course = _course(args)
     archive = build_bundle(course, Path(args.output))
@@ -94,7 +116,7 @@ def cmd_bundle(args) -> int:
 
 
 def cmd_goldens(args) -> int:
-    from .goldens import write_goldens
+    from .course.goldens import write_goldens
 
     for path in write_goldens(_course(args), args.weeks or None, Path(args.output) if args.output else None):
         print(f"wrote {path}")
@@ -102,7 +124,7 @@ def cmd_goldens(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from .course.report import write_report
 
     path = write_report(_course(args), args.week, Path(args.output) if args.output else None)
     print(f"wrote {path}")
@@ -110,7 +132,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_seeds(args) -> int:
-    from .seeds import check_seeds, summary
+    from .course.seeds import check_seeds, summary
 
     course = _course(args)
     results = {week: check_seeds(course, week, args.seeds) for week in (args.weeks or course.weeks())}
@@ -149,7 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
     p.add_argument("--scheduler", help="a Dask scheduler address (tcp://host:8786) to grade on a cluster")
+    p.add_argument("--no-render", dest="render", action="store_false",
+                   help="grade without running the whole notebook for its outputs (faster; points are the same; "
+                        "`render` adds the outputs later)")
     p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("render", help="run graded notebooks for their outputs (those graded with --no-render, or whose "
+                       "rendering failed); scores stay as they are; exit 1 if one still could not be rendered")
+    p.add_argument("week")
+    p.add_argument("--student", action="append", help="render only this student (repeatable)")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("feedback", help="write feedback/<student>/<week>/*.html for graded submissions")
     p.add_argument("week")

@@ -3,7 +3,7 @@ import zipfile
 
 import pytest
 
-from grader.bundle import BUNDLE_NAME, build_bundle, find_leaks, hidden_check_names, solution_lines, verify_bundle
+from grader.course.bundle import BUNDLE_NAME, build_bundle, find_leaks, hidden_check_names, solution_lines, verify_bundle
 from grader.course import Course, GraderError
 from course_helpers import ROOT
 

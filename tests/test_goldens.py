@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from course_helpers import ROOT
-from grader.bundle import BUNDLE_NAME, bundle_files
+from grader.course.bundle import BUNDLE_NAME, bundle_files
 from grader.course import Course
-from grader.goldens import golden_weeks, write_goldens
+from grader.course.goldens import golden_weeks, write_goldens
 from utils.checks.stored import GOLDENS_DIR, golden_path, load_goldens
 
 COURSE = Course.at(ROOT)
@@ -63,7 +63,7 @@ def test_goldens_are_up_to_date(week, tmp_path):
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="OPENBLAS_CORETYPE names x86-64 kernels")
 def test_goldens_reproduce_with_another_blas_kernel(tmp_path):
     """The staleness test passes on a machine whose BLAS sums in another order (CI's machine may be one)."""
-    script = ("import sys; from pathlib import Path; from grader.course import Course; from grader.goldens import write_goldens; "
+    script = ("import sys; from pathlib import Path; from grader.course import Course; from grader.course.goldens import write_goldens; "
               "write_goldens(Course.at(Path(sys.argv[1])), None, Path(sys.argv[2]))")
     env = {**os.environ, **OTHER_KERNEL}
     run = subprocess.run([sys.executable, "-c", script, str(ROOT), str(tmp_path)], env=env, cwd=ROOT,

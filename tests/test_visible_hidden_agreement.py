@@ -3,7 +3,7 @@
 Each week's ``grader/checks/<week>/mutants.py`` holds broken references, and tests/test_weeks.py
 shows each one fails at least one hidden check. Here each mutant's answers replace the reference's
 in the solution notebook; the setup and answer cells are executed in a fresh namespace (as
-``grader.goldens.reference_namespace`` does), then every visible check cell (tagged ``check``) is
+``grader.course.goldens.reference_namespace`` does), then every visible check cell (tagged ``check``) is
 run (those above the first changed answer are skipped: they see only reference answers, which
 pass them). A mutant counts as caught when a visible check cell raises (``show_result`` raises
 ``CheckFailed`` outside a kernel). So "all visible checks pass" means "no known mistake left",
@@ -20,9 +20,9 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.notebook_roles import grade_id, has_tag
-from grader.program import program_cells
-from grader.sample_class import mutants
+from grader.nbgrader_setup.cells import grade_id, has_tag
+from grader.pipeline.answers import program_cells
+from grader.demo.sample_class import mutants
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = Course.at(ROOT)

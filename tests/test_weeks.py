@@ -15,11 +15,11 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.generate import generate
-from grader.hidden import cell_test_files, checks_dir, hidden_cells, run_checks
-from grader.notebook_roles import grade_id
-from grader.parallel import grade_many
-from grader.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
+from grader.course.generate import generate
+from grader.pipeline.hidden_checks import cell_test_files, checks_dir, hidden_cells, run_checks
+from grader.nbgrader_setup.cells import grade_id
+from grader.pipeline.batch import grade_many
+from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
 from grader.sandbox import sandbox_unavailable_reason
 
 from course_helpers import make_course
@@ -113,16 +113,15 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         results = dict(zip(broken, pool.map(run, broken)))
     for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
         cell, _, prefix = spec.partition(":")
-        earned = [t["name"] for t in results[name].get("tests", []) if t["grade_id"] == cell and t["passed"]
-                  and t["name"].startswith(prefix)]
-        assert not earned and results[name].get("tests"), f"{name} must earn nothing in {spec}, but passed: {earned}"
+        earned = [t.name for t in results[name].tests if t.grade_id == cell and t.passed and t.name.startswith(prefix)]
+        assert not earned and results[name].tests, f"{name} must earn nothing in {spec}, but passed: {earned}"
     caught_by = {}
     for name, result in results.items():
-        assert "error" not in result, f"{name}: {result['error']}"
-        failed = {t["nodeid"] for t in result["tests"] if not t["passed"]}
+        assert not result.error, f"{name}: {result.error}"
+        failed = {t.nodeid for t in result.tests if not t.passed}
         assert failed, f"mutant {name!r} passes every hidden check: the checks cannot tell it from the reference"
         for test in failed:
             caught_by.setdefault(test, []).append(name)
-    all_tests = {t["nodeid"] for t in run_checks(week, course.solutions / week / course.notebook_name(week), course.root)["tests"]}
+    all_tests = {t.nodeid for t in run_checks(week, course.solutions / week / course.notebook_name(week), course.root).tests}
     never = sorted(all_tests - set(caught_by))
     assert not never, f"hidden checks that no broken reference fails (they cannot fail): {never}"

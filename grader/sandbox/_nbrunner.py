@@ -1,7 +1,10 @@
 """Executes one notebook with nbclient; runs INSIDE the jail (nbclient and its kernel both).
 
-Usage: ``python _nbrunner.py IN_NOTEBOOK CELL_TIMEOUT REPORT_FD``. Writes one JSON document,
-``{"status", "reason", "cell_errors", "notebook"}``, on REPORT_FD: the executed notebook (cell
+``notebook.run_notebook`` copies this file into the jail's workspace as ``_grader_nbrunner.py``
+and starts ``python -B /jail/_grader_nbrunner.py /jail/notebook.ipynb CELL_TIMEOUT REPORT_FD``
+(it cannot import the grader, which the jail hides). The run renders the notebook: its
+status becomes a warning on the submission's row, never a score. Writes one
+``RunnerReport`` (``runner_report.py``, copied beside it as ``_grader_runner_report.py``) on REPORT_FD: the executed notebook (cell
 errors recorded as nbclient records them; ``allow_errors=True`` so one failing cell does not
 stop the rest; outputs capped at OUTPUT_CAP characters each, so a cell that prints megabytes
 still leaves a notebook small enough to grade) and a status: ``ok``, ``timed_out`` (a cell ran
@@ -25,8 +28,9 @@ if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
 sys.modules.setdefault("rfc3987_syntax", None)  # a slow optional jsonschema import; see grader/__init__.py
 
 import nbformat  # noqa: E402
+from _grader_runner_report import RunnerReport  # noqa: E402 - runner_report.py, copied beside this file
 from nbclient import NotebookClient  # noqa: E402
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 
 KERNEL_NAME = "grader-python"
 OUTPUT_CAP = 100_000
@@ -103,7 +107,7 @@ def main():
     if status == "ok" and memory:
         status, reason = "out_of_memory", f"cell {memory[0]['cell']} raised MemoryError"
     cap_outputs(nb)
-    json.dump({"status": status, "reason": reason, "cell_errors": errors, "notebook": nbformat.writes(nb)}, report)
+    report.write(RunnerReport(status, reason, nbformat.writes(nb), errors).to_json())
     report.close()
 
 

@@ -8,7 +8,6 @@ The result says how it went, with a reason.
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,9 @@ import nbformat
 
 from .jail import JailedProcess, Workspace, require_sandbox
 from .limits import Limits
+from .runner_report import RunnerReport
 
 HERE = Path(__file__).resolve().parent
-STATUSES = ("ok", "timed_out", "kernel_died", "out_of_memory", "error")
 
 
 @dataclass
@@ -50,6 +49,7 @@ def run_notebook(notebook_path: Path | str, output_path: Path | str, hide: Itera
     try:
         source = workspace.add_file("notebook.ipynb", Path(notebook_path).read_bytes())
         runner = workspace.add_file("_grader_nbrunner.py", (HERE / "_nbrunner.py").read_bytes())
+        workspace.add_file("_grader_runner_report.py", (HERE / "runner_report.py").read_bytes())
         argv = [sys.executable, "-B", workspace.jail_path(runner), workspace.jail_path(source), str(cell_timeout), "{report_fd}"]
         process = JailedProcess(workspace, argv, hide=hide, expose=expose, limits=limits, report=True)
         finished = process.wait(limits.wall_seconds)
@@ -67,11 +67,9 @@ def _collect(result, report_bytes: bytes | None, output_path: Path, limits: Limi
         return NotebookRun("timed_out", f"the notebook ran past the wall-time limit of {limits.wall_seconds:g} s",
                            None, [], result.wall_seconds, log)
     try:
-        report = json.loads(report_bytes.decode("utf-8"))
-        status = report["status"] if report.get("status") in STATUSES else "error"
-        reason, errors = str(report.get("reason", "")), list(report.get("cell_errors", []))
-        text = report["notebook"]
-    except (AttributeError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        report = RunnerReport.from_json(report_bytes.decode("utf-8"))
+        status, reason, errors, text = report.status, report.reason, report.cell_errors, report.notebook
+    except (AttributeError, ValueError, TypeError, UnicodeDecodeError):
         status = "out_of_memory" if result.out_of_memory else "error"
         return NotebookRun(status, f"the notebook runner {result.describe()} without reporting", None, [], result.wall_seconds, log)
     try:

@@ -108,7 +108,7 @@ class StudentSession:
         program: Python source, or a sequence of sources (cells) run in order. For a single
             string any top-level error fails the session; for a sequence a failing chunk is
             recorded in ``load_errors`` and the following chunks still run, like notebook cells.
-        hide, expose: paths to hide / bind read-only (see ``grader.jail_paths``).
+        hide, expose: paths to hide / bind read-only (see ``grader.sandbox.paths``).
         limits: resource limits for each worker process (wall time counts per worker).
         request_timeout: cap on one request, in seconds (also bounded by the wall time left).
         start_timeout: cap on loading the program.

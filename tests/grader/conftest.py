@@ -19,9 +19,9 @@ def pilot_course(tmp_path_factory):
     if sandbox_unavailable_reason():
         pytest.skip(sandbox_unavailable_reason())
     from grader.course import Course
-    from grader.generate import generate
-    from grader.parallel import grade_many
-    from grader.sample_class import build_class
+    from grader.course.generate import generate
+    from grader.pipeline.batch import grade_many
+    from grader.demo.sample_class import build_class
 
     course = Course.at(make_course(tmp_path_factory.mktemp("pilot"), [PILOT]))
     generate(course, [PILOT])

@@ -8,10 +8,10 @@ import pytest
 from course_helpers import ROOT, make_course
 
 from grader.cli import main
-from grader.collect import (BAD_ID, DUPLICATE_ID, IGNORED, NAME_CLASH, RENAMED, SEVERAL,
+from grader.course.collect import (BAD_ID, DUPLICATE_ID, IGNORED, NAME_CLASH, RENAMED, SEVERAL,
                             UNRECOGNISED, collect)
 from grader.course import Course, GraderError
-from grader.precheck import NotGradable, find_notebook, read_notebook
+from grader.pipeline.precheck import NotGradable, find_notebook, read_notebook
 
 WEEK = "week4_attention"
 GOOD = (ROOT / "solutions" / WEEK / "attention.ipynb").read_bytes()

@@ -1,4 +1,4 @@
-"""Due dates and late policies (``grader.deadlines``) without grading anything.
+"""Due dates and late policies (``grader.course.deadlines``) without grading anything.
 
 A real course root with a real SQLite gradebook; the whole path with grading (the exchange's
 timestamps, the penalty after the hidden checks, the feedback page) is ``test_exchange.py``.
@@ -8,11 +8,11 @@ from datetime import datetime
 import pytest
 from course_helpers import ROOT, make_course
 
-from grader.collect import collect
+from grader.course.collect import collect
 from grader.course import Course, GraderError
-from grader.deadlines import (Lateness, SubtractPerHour, assign_late_penalty, late_plugin, lateness, stamp_feedback,
+from grader.course.deadlines import (Lateness, SubtractPerHour, assign_late_penalty, late_plugin, lateness, stamp_feedback,
                               sync_due_date)
-from grader.gradebook import locked_gradebook
+from grader.nbgrader_setup.gradebook import locked_gradebook
 
 WEEK = "week4_attention"
 NOTEBOOK = (ROOT / "solutions" / WEEK / "attention.ipynb").read_bytes()
@@ -39,7 +39,7 @@ def test_the_due_date_and_policy_come_from_the_courses_nbgrader_config(course):
     assert sync_due_date(course, WEEK) is None  # nothing configured: no due date
     assert type(late_plugin(course)).__name__ == "LateSubmissionPlugin"  # nbgrader's default: mark, no penalty
     configure(course, 'c.DueDates.due = {"week4_attention": "2026-03-06 17:00:00 Europe/Berlin"}',
-              'c.AssignLatePenalties.plugin_class = "grader.deadlines.SubtractPerHour"',
+              'c.AssignLatePenalties.plugin_class = "grader.course.deadlines.SubtractPerHour"',
               "c.SubtractPerHour.points_per_hour = 2.5")
     assert sync_due_date(course, WEEK) == datetime(2026, 3, 6, 16, 0, 0)  # stored in UTC, as nbgrader does
     with locked_gradebook(course) as gb:
@@ -53,7 +53,7 @@ def test_the_due_date_and_policy_come_from_the_courses_nbgrader_config(course):
 
 def test_a_late_submission_is_penalised_within_its_score(course):
     configure(course, 'c.DueDates.due = {"week4_attention": "2026-03-06 17:00:00 UTC"}',
-              'c.AssignLatePenalties.plugin_class = "grader.deadlines.SubtractPerHour"',
+              'c.AssignLatePenalties.plugin_class = "grader.course.deadlines.SubtractPerHour"',
               "c.SubtractPerHour.points_per_hour = 2")
     sync_due_date(course, WEEK)
     submitted = {"ada": datetime(2026, 3, 6, 16, 59), "bob": datetime(2026, 3, 6, 18, 30), "cy": datetime(2026, 3, 7, 9, 0)}

@@ -10,7 +10,7 @@ as its user (``runuser``), with a local exchange directory standing in for the h
                 python -m grader export; python -m grader feedback; nbgrader release_feedback
     students    nbgrader fetch_feedback: each reads their own page, nobody else's
 
-The due date and late policy sit in the course's ``nbgrader_config.py`` (``grader.deadlines``):
+The due date and late policy sit in the course's ``nbgrader_config.py`` (``grader.course.deadlines``):
 the due date falls between the two submissions, so the right answer arrives late and loses the
 configured points, in the grade table and on its feedback page. Needs root (to make users);
 skips otherwise.
@@ -32,7 +32,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course_helpers import make_course
-from test_rootless import NEEDED, _reopen
+from unix_users import NEEDED, reopen_closed_dirs
 
 from grader.sandbox import sandbox_unavailable_reason
 
@@ -59,14 +59,14 @@ class Term:
         self.instructor, self.ontime, self.late = f"gxi{tag}", f"gxs{tag}a", f"gxs{tag}b"
         self.exchange = base / "exchange"
         self.course = base / "instructor" / "course"
-        self.reopen = _reopen([BIN, Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix), ROOT])
+        self.reopen = reopen_closed_dirs([BIN, Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix), ROOT])
 
     def home(self, user: str) -> Path:
         return self.base / user
 
     def run(self, user: str, cmd: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
         """``cmd`` (a shell line) as ``user`` in ``cwd`` (default: the user's home)."""
-        # A fresh environment, as a login gives: none of this process's Jupyter dirs (Course.at sets them).
+        # A fresh environment, as a login gives (nothing of this test process's own environment but GRADER_*).
         keep = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items() if k.startswith("GRADER_"))
         line = (f"exec runuser -u {user} -- env -i HOME={self.home(user)} USER={user} PATH={BIN}:/usr/bin:/bin "
                 f"LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 TMPDIR={self.home(user)} {keep} "
@@ -103,9 +103,9 @@ def term():
 
 def write_config(t: Term, due: str | None) -> None:
     """The course's nbgrader_config.py: the one place for the exchange, the due date and the late policy."""
-    lines = ["from grader.config import apply_course_config", "c = get_config()", "apply_course_config(c)",
+    lines = ["from grader.nbgrader_setup.config import apply_course_config", "c = get_config()", "apply_course_config(c)",
              f"c.Exchange.root = {str(t.exchange)!r}",
-             'c.AssignLatePenalties.plugin_class = "grader.deadlines.SubtractPerHour"',
+             'c.AssignLatePenalties.plugin_class = "grader.course.deadlines.SubtractPerHour"',
              f"c.SubtractPerHour.points_per_hour = {PENALTY}"]
     if due:
         lines.append(f"c.DueDates.due = {{{WEEK!r}: {due!r}}}")
@@ -116,7 +116,7 @@ def write_config(t: Term, due: str | None) -> None:
 
 def answer(t: Term, student: str, answers: dict) -> None:
     """The student's fetched notebook with ``answers`` typed into its answer cells."""
-    from grader.sample_class import with_answers
+    from grader.demo.sample_class import with_answers
 
     path = t.home(student) / WEEK / "attention.ipynb"
     nb = with_answers(nbformat.read(path, as_version=4), answers)
@@ -125,7 +125,7 @@ def answer(t: Term, student: str, answers: dict) -> None:
 
 
 def test_a_term_on_the_exchange(term):
-    from grader.sample_class import mutants
+    from grader.demo.sample_class import mutants
 
     t = term
     (t.course.parent).mkdir()
@@ -205,7 +205,7 @@ def test_a_term_on_the_exchange(term):
 def solution_answers_for(t: Term) -> dict:
     """The reference answers, code and written, from the instructor's solutions (read as root, to type them in)."""
     from grader.course import Course
-    from grader.sample_class import model_answers, solution_answers
+    from grader.demo.sample_class import model_answers, solution_answers
 
     course = Course(t.course)  # not Course.at: that would leave root-owned state in the course
     return {**solution_answers(course, WEEK), **model_answers(course, WEEK)}

@@ -12,13 +12,13 @@ import nbformat
 import pytest
 from course_helpers import ROOT
 
-from grader import status as status_store
-from grader.export import rows, write_csv
-from grader.gradebook import gradebook_totals, locked_gradebook
-from grader.hidden import hidden_cells
-from grader.nbgrader_ext import PIPELINE_ENV
-from grader.parallel import grade_many
-from grader.sample_class import FULL, PARTIAL, ZERO
+from grader.pipeline import status as status_store
+from grader.course.export import rows, write_csv
+from grader.nbgrader_setup.gradebook import gradebook_totals, locked_gradebook
+from grader.pipeline.hidden_checks import hidden_cells
+from grader.nbgrader_setup.preprocessors import PIPELINE_ENV
+from grader.pipeline.batch import grade_many
+from grader.demo.sample_class import FULL, PARTIAL, ZERO
 
 PILOT = "week4_attention"
 
@@ -69,6 +69,9 @@ def test_not_gradable_submissions_are_zero_with_a_reason_in_the_export(pilot_cou
         assert r["status"] in (status_store.GRADED, status_store.NOT_GRADABLE)
         if r["status"] == status_store.NOT_GRADABLE:
             assert float(r["score"]) == 0 and r["reason"] and r["kind"], r
+            # the cause and what to do, never a pointer to a traceback nobody sees
+            assert "traceback" not in r["reason"].lower() and "Please see" not in r["reason"], r
+            assert "python -m grader" in r["reason"] or "ask the student" in r["reason"].lower(), r
     assert len(table) == len(samples)
 
 
@@ -116,7 +119,7 @@ def test_regrading_one_student_is_idempotent(pilot_course):
 
 
 def test_feedback_shows_hidden_results_but_never_their_source(pilot_course):
-    from grader.feedback import feedback_page, generate_feedback, hidden_check_fingerprints
+    from grader.course.feedback import feedback_page, generate_feedback, hidden_check_fingerprints
 
     course, samples, outcomes = pilot_course
     written = generate_feedback(course, PILOT, ["perfect", "partial", "broken-json"])
@@ -143,3 +146,53 @@ def test_a_dask_cluster_grades_the_same_jobs_the_same_way(pilot_course):
     for o in again:
         assert (o["status"], o["score"], o["cells"]) == (outcomes[o["student"]]["status"], outcomes[o["student"]]["score"],
                                                          outcomes[o["student"]]["cells"])
+
+
+def test_a_training_run_past_the_cell_limit_is_a_warning_never_a_zero(pilot_course, monkeypatch, tmp_path):
+    """Points come from the hidden checks alone: a right answer whose notebook cannot be run to the
+    end within the limits (training past the cell limit on a slow machine) keeps full marks, with a warning;
+    ``--no-render`` grades the same without running the notebook; ``render`` adds the outputs later."""
+    from grader.course.feedback import feedback_page, generate_feedback
+    from grader.pipeline.submission import grade_submission
+    from grader.pipeline.render import render_submission
+
+    course, _, outcomes = pilot_course
+    full = outcomes["perfect"]["score"]  # every autograded point (the written answers wait for a person)
+    assert full > 0
+    new = ("slow-laptop", "no-render")
+    try:
+        for student in new:
+            shutil.copytree(course.submitted("perfect", PILOT), course.submitted(student, PILOT))
+        # limits no machine renders this notebook within (the reference needs seconds to train), as a
+        # slow laptop's settings would be on the grading machine
+        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "1")
+        monkeypatch.setenv("GRADER_NOTEBOOK_WALL", "3")
+        slow = grade_submission(course.root, PILOT, "slow-laptop")
+        assert (slow["status"], slow["score"], slow["rendered"]) == (status_store.GRADED, full, False), slow
+        assert autograded_points(course, "slow-laptop")[0] == autograded_points(course, "perfect")[0]
+        assert len(slow["warnings"]) == 1 and slow["warnings"][0].startswith("rendering: the notebook"), slow["warnings"]
+        row = {r["student"]: r for r in rows(course, PILOT)}["slow-laptop"]
+        assert row["status"] == status_store.GRADED and row["warnings"].startswith("rendering:") and row["score"] == full
+        page = feedback_page(course, PILOT, "slow-laptop")
+        assert generate_feedback(course, PILOT, ["slow-laptop"])["slow-laptop"] == str(page)
+        text = html.unescape(page.read_text())
+        assert "The points come from the hidden checks" in text and "instructor:" not in text
+
+        quick = grade_submission(course.root, PILOT, "no-render", render=False)
+        assert (quick["status"], quick["score"], quick["cells"]) == (status_store.GRADED, full, outcomes["perfect"]["cells"])
+        assert quick["warnings"][0].startswith("not rendered")
+        notebook = nbformat.read(course.autograded("no-render", PILOT) / course.notebook_name(PILOT), as_version=4)
+        plain = [c for c in notebook.cells if c.cell_type == "code" and not c.source.startswith("# Hidden checks")]
+        assert plain and not any(c.outputs for c in plain), "nothing ran: no outputs"
+
+        monkeypatch.setenv("GRADER_CELL_TIMEOUT", "120")
+        monkeypatch.setenv("GRADER_NOTEBOOK_WALL", "400")
+        later = render_submission(course, PILOT, "no-render")
+        assert later.rendered and later.warnings == [] and later.score == full, later.warnings
+        notebook = nbformat.read(course.autograded("no-render", PILOT) / course.notebook_name(PILOT), as_version=4)
+        assert any(c.outputs for c in notebook.cells if c.cell_type == "code" and not c.source.startswith("# Hidden"))
+        assert autograded_points(course, "no-render")[0] == autograded_points(course, "perfect")[0]
+    finally:  # the other tests see the sample class as it was
+        for student in new:
+            shutil.rmtree(course.root / "submitted" / student, ignore_errors=True)
+            (course.state / "status" / PILOT / f"{student}.json").unlink(missing_ok=True)

@@ -5,13 +5,13 @@ import shutil
 import nbformat
 import pytest
 
-from grader import status as status_store
+from grader.pipeline import status as status_store
 from grader.cli import main
-from grader.feedback import WITHHELD, feedback_page, generate_feedback
-from grader.gradebook import locked_gradebook
-from grader.hidden import checks_dir
-from grader.parallel import grade_many
-from grader.sample_class import hidden_test_name
+from grader.course.feedback import WITHHELD, feedback_page, generate_feedback
+from grader.nbgrader_setup.gradebook import locked_gradebook
+from grader.pipeline.hidden_checks import checks_dir
+from grader.pipeline.batch import grade_many
+from grader.demo.sample_class import hidden_test_name
 
 PILOT = "week4_attention"
 

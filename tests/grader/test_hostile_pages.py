@@ -16,9 +16,9 @@ import pytest
 from browser_helpers import browser_unavailable_reason, chromium, jupyter_server, recording_server, visit
 from course_helpers import ROOT
 
-from grader.feedback import feedback_page, generate_feedback
-from grader.gradebook import locked_gradebook
-from grader.sample_class import PWNED, payload_html, payload_js
+from grader.course.feedback import feedback_page, generate_feedback
+from grader.nbgrader_setup.gradebook import locked_gradebook
+from grader.demo.sample_class import PWNED, payload_html, payload_js
 
 PILOT = "week4_attention"
 STUDENT = "injects-script"

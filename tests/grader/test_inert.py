@@ -11,14 +11,14 @@ import nbformat
 import pytest
 from course_helpers import make_course
 
-from grader import status as status_store
+from grader.pipeline import status as status_store
 from grader.cli import main
-from grader.collect import BAD_ID, TOO_LARGE, collect
+from grader.course.collect import BAD_ID, TOO_LARGE, collect
 from grader.course import Course, GraderError
 from grader.ids import BadStudentId, check_id, id_problem
 from grader.inert import csv_safe, inert_notebook, terminal_safe
-from grader.pipeline import grade_submission
-from grader.sample_class import payload_html, payload_js
+from grader.pipeline.submission import grade_submission
+from grader.demo.sample_class import payload_html, payload_js
 
 WEEK = "week4_attention"
 ESC = "\x1b"
@@ -205,7 +205,7 @@ def test_the_sanitised_notebook_renders_no_script_and_keeps_teaching_content():
 
 # ---------------------------------------------------------------------------- collect sizes
 def test_a_zip_bomb_notebook_is_refused_before_it_is_written(course, tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.config.MAX_NOTEBOOK_BYTES", 8 * 2**20)
+    monkeypatch.setattr("grader.limits.MAX_NOTEBOOK_BYTES", 8 * 2**20)
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr("carol/attention.ipynb", b"{}")
@@ -222,7 +222,7 @@ def test_a_zip_bomb_notebook_is_refused_before_it_is_written(course, tmp_path, m
 
 
 def test_a_download_over_the_total_cap_is_refused_whole(course, tmp_path, monkeypatch):
-    monkeypatch.setattr("grader.config.MAX_COLLECT_BYTES", 2 * 2**20)
+    monkeypatch.setattr("grader.limits.MAX_COLLECT_BYTES", 2 * 2**20)
     archive = tmp_path / "many.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for i in range(3):

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.jail_paths import jail_paths
+from grader.sandbox.paths import jail_paths
 from grader.sandbox import Limits, StudentError, StudentSession, run_notebook, sandbox_unavailable_reason
 
 pytestmark = pytest.mark.skipif(sandbox_unavailable_reason() is not None, reason=f"no sandbox: {sandbox_unavailable_reason()}")

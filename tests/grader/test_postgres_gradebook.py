@@ -24,10 +24,10 @@ def test_a_class_grades_into_postgresql_and_exports_from_it(tmp_path, monkeypatc
     from nbgrader.api import Base
 
     from grader.course import Course
-    from grader.export import rows
-    from grader.generate import generate
-    from grader.parallel import grade_many
-    from grader.sample_class import build_class
+    from grader.course.export import rows
+    from grader.course.generate import generate
+    from grader.pipeline.batch import grade_many
+    from grader.demo.sample_class import build_class
 
     monkeypatch.setenv("GRADER_DB_URL", URL)
     course = Course.at(make_course(tmp_path, [WEEK]))

@@ -3,11 +3,13 @@ import json
 
 import nbformat
 import pytest
+from course_helpers import ROOT
 
-from grader.authoring import answer, hidden_tests, markdown, new_notebook, readonly
-from grader.hidden import CellScore, score_cells
-from grader.precheck import NotGradable, find_tampering, read_notebook
-from grader.program import definitions_only, program_cells, strip_magics
+from grader.course.authoring import answer, hidden_tests, markdown, new_notebook, readonly
+from grader.pipeline.hidden_checks import CellScore, score_cells
+from grader.records import CheckRecord, CheckRun
+from grader.pipeline.precheck import NotGradable, find_tampering, read_notebook
+from grader.pipeline.answers import definitions_only, program_cells, strip_magics
 
 
 def notebook(*cells):
@@ -85,18 +87,18 @@ def test_invalid_json_and_invalid_notebooks_are_not_gradable(tmp_path):
 
 
 def _result(passed, points=1.0, gid="cell"):
-    return {"nodeid": "t", "name": "t", "grade_id": gid, "points": points, "passed": passed, "message": ""}
+    return CheckRecord(nodeid="t", name="t", grade_id=gid, points=points, passed=passed)
 
 
 def test_partial_credit_adds_the_points_of_passed_checks():
-    scores = score_cells({"cell": 3.0}, {"tests": [_result(True), _result(False), _result(True)]})
+    scores = score_cells({"cell": 3.0}, CheckRun(tests=[_result(True), _result(False), _result(True)]))
     assert scores["cell"].score == 2.0 and not scores["cell"].reason
 
 
 @pytest.mark.parametrize("results, why", [
-    ({"error": "the hidden checks crashed"}, "crashed"),
-    ({"tests": []}, "no hidden checks ran"),
-    ({"tests": [_result(True, points=5.0)]}, "declare 5 points"),
+    (CheckRun(error="the hidden checks crashed"), "crashed"),
+    (CheckRun(tests=[]), "no hidden checks ran"),
+    (CheckRun(tests=[_result(True, points=5.0)]), "declare 5 points"),
 ])
 def test_scoring_fails_closed(results, why):
     scores = score_cells({"cell": 3.0}, results)
@@ -106,5 +108,41 @@ def test_scoring_fails_closed(results, why):
 
 def test_a_cell_score_never_exceeds_its_points():
     cell = CellScore("cell", 1.0)
-    scores = score_cells({"cell": 1.0}, {"tests": [_result(True, 0.5), _result(True, 0.5)]})
+    scores = score_cells({"cell": 1.0}, CheckRun(tests=[_result(True, 0.5), _result(True, 0.5)]))
     assert scores["cell"].score == 1.0 and cell.score == 0.0
+
+
+def test_every_configured_preprocessor_runs():
+    """A preprocessor in the course's lists that is not ``enabled`` does nothing (nbconvert's are off
+    by default): listing one would promise a step that never happens."""
+    from traitlets.config import Config
+
+    from grader.nbgrader_setup.config import apply_course_config
+
+    c = Config()
+    apply_course_config(c, ROOT)
+    lists = [c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors, c.GenerateFeedback.preprocessors]
+    idle = [cls.__name__ for steps in lists for cls in steps if not cls(config=c).enabled]
+    assert not idle, f"configured but disabled, so they never run: {idle}"
+
+
+@pytest.mark.slow  # nbgrader and a new gradebook: seconds
+def test_autograde_before_generate_stops_once_with_the_command_to_run(tmp_path, capsys):
+    """A fresh clone has course/ but no gradebook: autograde says what to run instead of failing every student."""
+    from course_helpers import make_course
+
+    from grader.cli import main
+
+    root = make_course(tmp_path, ["week4_attention"])
+    (root / "submitted" / "alice" / "week4_attention").mkdir(parents=True)
+    assert main(["--root", str(root), "autograde", "week4_attention"]) == 2
+    err = capsys.readouterr().err
+    assert "python -m grader generate week4_attention" in err and "not in the gradebook" in err
+    assert not (root / ".grader" / "status").exists(), "nobody was graded"
+
+
+def test_the_default_limits_nest():
+    """grader/limits.py: each limit fits inside the one it sits in (autograde refuses overrides that break it)."""
+    from grader.limits import nesting_problems
+
+    assert nesting_problems() == []

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from grader import status as status_store
+from grader.pipeline import status as status_store
 from grader.course import GraderError
-from grader.report import render, summarise, write_report
+from grader.course.report import render, summarise, write_report
 
 PILOT = "week4_attention"
 
@@ -46,7 +46,7 @@ def test_report_page_is_self_contained_and_inert(pilot_course, tmp_path):
 
 
 def test_student_text_is_escaped():
-    from grader.report import ClassReport, Mistake
+    from grader.course.report import ClassReport, Mistake
 
     hostile = "<img src=x onerror=alert(1)>"
     report = ClassReport(week=PILOT, graded=[], not_gradable=[("eve", "invalid_json", hostile)],
@@ -62,7 +62,7 @@ def test_similarity_pairs_appear_when_that_report_exists(tmp_path):
     from course_helpers import make_course
 
     from grader.course import Course
-    from grader.report import similar_pairs
+    from grader.course.report import similar_pairs
 
     course = Course.at(make_course(tmp_path, [PILOT]))
     assert similar_pairs(course, PILOT) == []

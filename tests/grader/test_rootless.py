@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -23,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from unix_users import NEEDED, reopen_closed_dirs
+
 from grader.sandbox import sandbox_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
-NEEDED = ("useradd", "userdel", "runuser", "unshare", "mount")
 # The pilot class, less the samples that only wait for a time limit (they test nbgrader's and
 # the checks' limits, not the jail; as root they run in test_grading.py).
 CLASS = ("perfect", "partial", "untouched", "noisy-but-right", "patches-numpy", "redefines-builtins", "reads-solutions",
@@ -38,32 +38,6 @@ pytestmark = [
     pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED), reason=f"needs {', '.join(NEEDED)}"),
     pytest.mark.skipif(sandbox_unavailable_reason() is not None, reason=f"no sandbox: {sandbox_unavailable_reason()}"),
 ]
-
-
-def _closed_to_others(path: Path) -> Path | None:
-    """The first directory on the way to ``path`` that others may not enter, or None."""
-    for parent in [*reversed(path.parents), path]:
-        if parent.is_dir() and not os.stat(parent).st_mode & stat.S_IXOTH:
-            return parent
-    return None
-
-
-def _reopen(paths) -> str:
-    """Shell lines that cover each closed directory with a tmpfs holding only the needed children."""
-    lines, staged = [], {}
-    for path in paths:
-        closed = _closed_to_others(path)
-        if closed is None or closed == path:
-            continue
-        child = closed / path.relative_to(closed).parts[0]
-        staged.setdefault(closed, set()).add(child)
-    for n, (closed, children) in enumerate(staged.items()):
-        stage = f"/run/grader-rootless-{os.getpid()}-{n}"
-        lines += [f"mkdir -p {stage}", f"mount --bind {closed} {stage}", f"mount -t tmpfs -o mode=0755 tmpfs {closed}"]
-        for child in sorted(children):
-            lines += [f"mkdir -p {child}", f"mount --bind {stage}/{child.name} {child}"]
-        lines += [f"umount -l {stage}", f"rmdir {stage}"]
-    return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +68,7 @@ def test_the_jail_and_grading_work_as_an_ordinary_user(ordinary_user):
     pytest_cmd = " ".join([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
                            f"--basetemp={work}/pytest", *tests])
     students = ",".join(CLASS)
-    script = "\n".join(["set -e", _reopen(interpreter),
+    script = "\n".join(["set -e", reopen_closed_dirs(interpreter),
                         f"cd {ROOT}",
                         f"exec runuser -u {name} -- env HOME={home}/home TMPDIR={work} PYTHONDONTWRITEBYTECODE=1 "
                         f"GRADER_TEST_PILOT_STUDENTS={students} {pytest_cmd}"])

@@ -535,3 +535,23 @@ def test_the_cgroups_of_a_killed_grader_are_swept():
         for path in stale:
             if path.exists():
                 path.rmdir()
+
+
+@pytest.mark.skipif(fair_share_unavailable_reason() is not None, reason=f"no cgroups here: {fair_share_unavailable_reason()}")
+def test_the_jails_weigh_as_many_processes_as_there_are_jails():
+    """Left at its default weight, the jails' parent group would compete with the machine's other
+    processes as one process, however many jails it holds: jailed grading starves on a busy machine."""
+    from grader.sandbox import fair_share
+
+    first = fair_share.JailCgroup(1.0, 16)
+    jails = [first]
+    try:
+        parent = first.paths[0].parent
+        weight_file = parent / ("cpu.shares" if (parent / "cpu.shares").exists() else "cpu.weight")
+        unit = 1024 if weight_file.name == "cpu.shares" else 100
+        weight_file.write_text(str(unit))  # the default weight: one process's
+        jails += [fair_share.JailCgroup(1.0, 16) for _ in range(2)]
+        assert int(weight_file.read_text()) >= 3 * unit
+    finally:
+        for jail in jails:
+            jail.remove()

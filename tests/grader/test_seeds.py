@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from grader.course import GraderError
-from grader.seeds import GOAL, count_goals, goal_notebook, reseed, run_seed
+from grader.course.seeds import GOAL, count_goals, goal_notebook, reseed, run_seed
 
 
 def test_reseed_shifts_training_seeds_but_not_the_data():

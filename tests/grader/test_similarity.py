@@ -12,7 +12,7 @@ from course_helpers import ROOT, make_course
 
 from grader.cli import main
 from grader.course import Course
-from grader.sample_class import solution_answers, with_answers
+from grader.demo.sample_class import solution_answers, with_answers
 
 pytest.importorskip("copydetect")
 WEEK = "week4_attention"

@@ -2,7 +2,7 @@
 import pytest
 
 from grader.course import GraderError
-from grader.generate import quiz_questions, quiz_template
+from grader.course.generate import quiz_questions, quiz_template
 from utils.checks import CheckFailed, show_result
 from utils.checks.quiz import test_quiz_answered as quiz_answered
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from grader.checks.week0_autograd.mutants import MUTANTS
-from grader.notebook_roles import grade_id
-from grader.program import program_cells
+from grader.nbgrader_setup.cells import grade_id
+from grader.pipeline.answers import program_cells
 from utils.checks import week0_autograd as checks
 
 SOURCE = Path(__file__).resolve().parents[2] / "solutions" / "week0_autograd" / "autograd.ipynb"

@@ -11,9 +11,9 @@ import pytest
 from grader.checks.week7_autoencoders import mutants as week7_mutants
 from grader.checks.week7_autoencoders.reference import kl, negative_elbo, reparameterized
 from grader.course import Course
-from grader.goldens import reference_namespace
-from grader.program import program_cells
-from grader.sample_class import with_answers
+from grader.course.goldens import reference_namespace
+from grader.pipeline.answers import program_cells
+from grader.demo.sample_class import with_answers
 from utils.checks import week7_autoencoders as checks
 from utils.checks.stored import load_goldens
 

@@ -11,7 +11,7 @@ import pytest
 
 from grader.checks.week8_gans.mutants import MUTANTS
 from grader.checks.week8_gans.reference import train_step as reference_train_step
-from grader.program import program_cells
+from grader.pipeline.answers import program_cells
 from utils.checks import week8_gans as checks
 
 ROOT = Path(__file__).resolve().parents[2]

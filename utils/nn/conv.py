@@ -1,4 +1,4 @@
-"""2-D convolution (``Conv2d``, NCHW) through im2col and one batched GEMM.
+"""2-D convolution (``Conv2d``, NCHW) through im2col: one GEMM over the whole batch forward, two backward.
 
 Forward: pad once, take a strided *view* of every ``kh x kw`` window (no copy), lay the
 windows out as columns ``(C*kh*kw, N*Ho*Wo)`` (the one im2col copy), and multiply by the

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from grader.checks.week8_gans import reference
-from grader.config import CHECK_TIMEOUT_SECONDS
-from grader.jail_paths import jail_paths
-from grader.program import build_program
+from grader.limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
+from grader.sandbox.paths import jail_paths
+from grader.pipeline.answers import build_program
 from grader.sandbox import StudentSession
 from utils.checks.week8_gans import (fresh_probe_networks, judge_detached, judge_gradients, judge_order, judge_result,
                                      probe_networks, record_train_step, waves)
@@ -50,7 +50,8 @@ def probe(request):
     nb = nbformat.read(submission, as_version=4)
     hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
     with StudentSession(build_program(nb) + [PROBE], hide=hide, expose=expose,
-                        request_timeout=CHECK_TIMEOUT_SECONDS, start_timeout=CHECK_TIMEOUT_SECONDS) as session:
+                        limits=CHECK_JAIL, request_timeout=CHECK_TIMEOUT, start_timeout=CHECK_START,
+                        max_restarts=CHECK_RESTARTS) as session:
         yield session
 
 

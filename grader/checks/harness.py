@@ -1,4 +1,4 @@
-"""The pytest plugin behind every hidden check (loaded with ``-p grader.harness``).
+"""The pytest plugin behind every hidden check (loaded with ``-p grader.checks.harness``).
 
 A hidden check is a pytest test in ``grader/checks/<week>/`` that asks the ``student``
 fixture — a ``StudentSession`` running the submission's code in the jail — for plain
@@ -15,18 +15,19 @@ grade cell they count towards::
 
 The first line of the docstring is the test's name in feedback; an assertion's message
 is what the student reads when it fails (never inputs or expected values). Results go
-to the JSON file named by ``--results``; ``grader.hidden`` turns them into scores.
+to the JSON file named by ``--results`` (a ``grader.records.CheckRun``); ``grader.pipeline.hidden_checks``
+turns them into scores.
 """
 from __future__ import annotations
 
-import json
 import traceback
 from pathlib import Path
 
 import pytest
 
-from .config import CHECK_TIMEOUT_SECONDS
-from .sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
+from ..limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
+from ..records import CheckRecord, CheckRun, dump
+from ..sandbox import StudentCrashed, StudentError, StudentSession, StudentTimeout
 
 INTERNAL_ERROR = "this check could not run (an error in the grader, not in your code); your instructor has the details"
 
@@ -42,15 +43,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): points this hidden check is worth")
     config.addinivalue_line("markers", "grade_cell(grade_id): the notebook's hidden-test cell this check counts towards")
     config._grader_records = []
+    config._grader_program = ("", "")  # (kind, reason) when the student's answers could not be loaded
 
 
 @pytest.fixture(scope="session")
 def student(request):
-    """A ``StudentSession`` on the submission's code (see ``grader.program``)."""
+    """A ``StudentSession`` on the submission's code (see ``grader.pipeline.answers``)."""
     import nbformat
 
-    from .jail_paths import jail_paths
-    from .program import build_program
+    from ..sandbox.paths import jail_paths
+    from ..pipeline.answers import build_program
 
     opt = request.config.getoption
     submission = opt("--submission")
@@ -59,8 +61,25 @@ def student(request):
     nb = nbformat.read(submission, as_version=4)
     hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
     with StudentSession(build_program(nb), hide=hide, expose=expose,
-                        request_timeout=CHECK_TIMEOUT_SECONDS, start_timeout=CHECK_TIMEOUT_SECONDS) as session:
+                        limits=CHECK_JAIL, request_timeout=CHECK_TIMEOUT, start_timeout=CHECK_START,
+                        max_restarts=CHECK_RESTARTS) as session:
         yield session
+        failure = session._start_failure
+        if isinstance(failure, (StudentTimeout, StudentCrashed)):
+            request.config._grader_program = (failure_kind(failure), str(failure)[:300])
+
+
+def failure_kind(exc) -> str:
+    """The ``CheckRecord.failure`` of an exception raised by a check."""
+    if isinstance(exc, StudentError):
+        return "out_of_memory" if exc.type_name == "MemoryError" else "error"
+    if isinstance(exc, StudentTimeout):
+        return "timed_out"
+    if isinstance(exc, StudentCrashed):
+        return "out_of_memory" if "out of memory" in str(exc.reason) else "kernel_died"
+    if isinstance(exc, AssertionError):
+        return "wrong"
+    return "grader"
 
 
 def student_message(excinfo) -> tuple[str, str]:
@@ -95,23 +114,17 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" or (report.when == "setup" and not report.passed):
         passed = report.passed
         message, detail = ("", "") if passed else student_message(call.excinfo) if call.excinfo else ("the check failed", report.longreprtext)
+        failure = "" if passed else failure_kind(call.excinfo.value) if call.excinfo else "grader"
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-        item.config._grader_records.append({
-            "nodeid": item.nodeid,
-            "name": doc,
-            "grade_id": _marker_value(item, "grade_cell"),
-            "points": float(_marker_value(item, "points", 0.0)),
-            "passed": bool(passed),
-            "message": message,
-            "detail": detail,
-        })
+        item.config._grader_records.append(CheckRecord(
+            nodeid=item.nodeid, name=doc, grade_id=_marker_value(item, "grade_cell"),
+            points=float(_marker_value(item, "points", 0.0)), passed=bool(passed), message=message, detail=detail,
+            failure=failure))
 
 
 def pytest_sessionfinish(session, exitstatus):
     path = session.config.getoption("--results")
     if path:
-        Path(path).write_text(json.dumps({
-            "exitstatus": int(exitstatus),
-            "collected": session.testscollected,
-            "tests": session.config._grader_records,
-        }, indent=1))
+        kind, reason = session.config._grader_program
+        Path(path).write_text(dump(CheckRun(tests=session.config._grader_records, exitstatus=int(exitstatus),
+                                            collected=session.testscollected, program_failure=kind, program_reason=reason)))

@@ -7,10 +7,11 @@ and ``.grader/`` (our state: Jupyter dirs kept out of $HOME, grading statuses).
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_environment
+from ..nbgrader_setup.config import RELEASE_DIRECTORY, SOURCE_DIRECTORY, course_config, prepare_process, state_environment
 
 
 class GraderError(Exception):
@@ -26,7 +27,7 @@ class Course:
         root = Path(root).resolve()
         if not (root / SOURCE_DIRECTORY).is_dir():
             raise GraderError(f"{root} has no {SOURCE_DIRECTORY}/ folder: run the grader from the course root")
-        prepare_environment(root / ".grader")
+        prepare_process()
         return cls(root)
 
     # ------------------------------------------------------------------ folders
@@ -53,8 +54,9 @@ class Course:
 
     # ------------------------------------------------------------------ contents
     def weeks(self) -> list[str]:
-        """Weeks that have a source notebook, in teaching order (``week1_...`` first)."""
-        return sorted(p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        """Weeks that have a source notebook, in teaching order: by the number after ``week``
+        (``week0_...``, ``week1_...``, ..., ``week9_...``, ``week10_...``), then by name."""
+        return sorted((p.name for p in self.solutions.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))), key=week_order)
 
     def check_week(self, week: str) -> str:
         if week not in self.weeks():
@@ -76,15 +78,26 @@ class Course:
             return []
         return sorted(p.name for p in base.iterdir() if (p / week).is_dir())
 
+    def environment(self) -> dict:
+        """The environment for this course's child processes: Jupyter dirs under ``.grader/``
+        (``grader.nbgrader_setup.config.state_environment``); this process's own is never changed."""
+        return state_environment(self.state)
+
     # ------------------------------------------------------------------ nbgrader
     def api(self):
-        """An ``NbGraderAPI`` configured for this course (see ``grader.config``)."""
+        """An ``NbGraderAPI`` configured for this course (see ``grader.nbgrader_setup.config``)."""
         return _api(self.root)
+
+
+def week_order(name: str) -> tuple:
+    """Sort key of a week folder: ``week10_x`` after ``week9_y``; names without a number last."""
+    found = re.match(r"week(\d+)", name)
+    return (0, int(found.group(1)), name) if found else (1, 0, name)
 
 
 def _checked(student: str) -> str:
     """``student`` if it is a valid id (``grader.ids``): no pattern or separator ever names a folder."""
-    from .ids import check_id
+    from ..ids import check_id
 
     return check_id(student)
 

@@ -6,11 +6,16 @@ it can read ``solutions/``, write the gradebook, or patch whatever the test cell
 course root or the grader, resource limits) and copies back only the cell outputs,
 onto nbgrader's own copy of the cells. Graded test cells then get a fixed ``0.0``
 result: their real scores come from the hidden checks, never from the kernel.
+
+This run only *renders* the notebook (outputs for feedback and hand grading): when it
+fails, a warning is kept in ``render_state`` and nbgrader carries on with the outputs that
+exist; with ``--no-render`` it is skipped and the cells keep no outputs.
 """
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -18,24 +23,29 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, OverwriteCells
 from traitlets import Integer
 
-from .config import NOTEBOOK_WALL_SECONDS
-from .jail_paths import jail_paths
-from .notebook_roles import grade_id, is_hidden_test_cell
+from .. import limits
+from ..sandbox.paths import jail_paths
+from .cells import grade_id, is_hidden_test_cell
 
 
-class NotebookNotRun(Exception):
-    """The notebook could not be executed to the end (timed out, kernel died, out of memory)."""
+class RenderState:
+    """What this process's rendering did, for ``grader.pipeline.autograde`` to report.
 
-    def __init__(self, status: str, reason: str):
-        super().__init__(f"{status}: {reason}")
-        self.status = status
-        self.reason = reason
+    nbgrader swallows a preprocessor's exceptions and keeps none of its state, so the
+    step reads this after nbgrader's autograde returns. ``render`` is set by the step
+    before autograde (``--no-render`` turns it off).
+    """
+
+    def __init__(self):
+        self.render = True
+        self.rendered = False
+        self.warning = ""
 
 
-# The last failure seen in this process, for the pipeline to report (nbgrader swallows exceptions).
-last_failure: NotebookNotRun | None = None
+# This process's rendering (one submission per step process).
+render_state = RenderState()
 
-# Set by ``grader.autograde_step``: only the grader's pipeline may execute a submission.
+# Set by ``grader.pipeline.autograde``: only the grader's pipeline may execute a submission.
 PIPELINE_ENV = "GRADER_PIPELINE"
 
 
@@ -55,14 +65,22 @@ PLACEHOLDER_OUTPUT = {"output_type": "execute_result", "execution_count": None, 
 class SandboxedExecute(Execute):
     """Execute the notebook inside the jail and take back only its outputs."""
 
-    wall_seconds = Integer(NOTEBOOK_WALL_SECONDS, help="Wall-clock limit for the whole notebook").tag(config=True)
+    wall_seconds = Integer(limits.NOTEBOOK_WALL, help="Wall-clock limit for the whole notebook").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
-        global last_failure
-        from .sandbox import Limits, run_notebook
-
         if os.environ.get(PIPELINE_ENV) != "1":
             raise PlainAutogradeRefused(PLAIN_AUTOGRADE_MESSAGE)
+        executed = self.render(nb) if render_state.render else None
+        copy_outputs(executed, nb)
+        return nb, resources
+
+    def render(self, nb: NotebookNode) -> NotebookNode | None:
+        """Run ``nb`` in the jail; the executed notebook (possibly cut short), or None.
+
+        A run that fails (a cell past its limit, a dead kernel, memory) is a warning in
+        ``render_state``: points come from the hidden checks, never from this run.
+        """
+        from ..sandbox import run_notebook
 
         course_root = Path(self.config.CourseDirectory.root or ".").resolve()
         hide, expose = jail_paths(course_root)
@@ -71,27 +89,40 @@ class SandboxedExecute(Execute):
             nbformat.write(nb, source)
             result = run_notebook(
                 source, executed_path, hide=hide, expose=expose,
-                limits=Limits(wall_seconds=self.wall_seconds, cpu_seconds=self.wall_seconds), cell_timeout=self.timeout,
+                limits=replace(limits.RENDER_JAIL, wall_seconds=self.wall_seconds, cpu_seconds=self.wall_seconds),
+                cell_timeout=self.timeout,
             )
-            if result.status != "ok":
-                last_failure = NotebookNotRun(result.status, result.reason)
-                raise last_failure
-            try:
-                executed = nbformat.read(executed_path, as_version=4)
-            except Exception as exc:  # the jail wrote something that is not a notebook
-                last_failure = NotebookNotRun("kernel_died", f"the executed notebook could not be read back ({exc})")
-                raise last_failure from None
-        copy_outputs(executed, nb)
-        return nb, resources
+            executed = None
+            if result.output_path is not None:
+                try:
+                    executed = nbformat.read(executed_path, as_version=4)
+                except Exception as exc:  # the jail wrote something that is not a notebook
+                    result.status, result.reason = "error", f"the executed notebook could not be read back ({exc})"
+        if result.status == "ok" and executed is not None:
+            render_state.rendered = True
+        else:
+            render_state.warning = render_warning(result.status, result.reason, shown=executed is not None)
+        return executed
 
 
-def copy_outputs(executed: NotebookNode, nb: NotebookNode) -> None:
+def render_warning(status: str, reason: str, shown: bool) -> str:
+    """The row's warning for a notebook run that did not reach the end."""
+    what = {"timed_out": "ran past its time limit", "kernel_died": "stopped its kernel",
+            "out_of_memory": "ran out of memory"}.get(status, "could not be run")
+    outputs = "outputs up to that point are shown" if shown else "no outputs are shown"
+    return (f"rendering: the notebook {what} ({reason}); {outputs}. The points come from the hidden checks and are "
+            "not affected [instructor: to render again with a longer limit, GRADER_CELL_TIMEOUT=<seconds> python -m "
+            "grader render <week> --student <id>]")
+
+
+def copy_outputs(executed: NotebookNode | None, nb: NotebookNode) -> None:
     """Copy valid outputs from the jail's notebook onto nbgrader's cells, by position.
 
     Sources and metadata stay nbgrader's own; an output that is not valid nbformat
-    is replaced by a note. Hidden-test cells get the fixed placeholder result.
+    is replaced by a note. Hidden-test cells get the fixed placeholder result. Without an
+    executed notebook (not rendered) every code cell is left without outputs.
     """
-    jailed = executed.get("cells", [])
+    jailed = executed.get("cells", []) if executed is not None else []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue

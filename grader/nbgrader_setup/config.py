@@ -1,7 +1,7 @@
 """How nbgrader is configured for this course: one place, used by the CLI and by
 the repository's ``nbgrader_config.py`` so plain ``nbgrader`` commands agree with it.
 
-What the settings close (see shared/NBGRADER_NOTES.md):
+What the settings close (``docs/nbgrader.md`` lists plain nbgrader's gaps):
 - student code never runs in nbgrader's own kernel: ``SandboxedExecute`` runs the
   notebook inside the jail (``grader.sandbox``) and hands back only its outputs;
 - stderr output (warnings, debug prints) is dropped before scoring, so it cannot
@@ -17,16 +17,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import limits
+
 COURSE_ID = "dl-architectures"
 SOURCE_DIRECTORY = "solutions"
 RELEASE_DIRECTORY = "course"
-# Limits, each overridable from the environment (the test suite shortens them for hostile cases).
-CELL_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CELL_TIMEOUT", 120))      # one notebook cell
-NOTEBOOK_WALL_SECONDS = int(os.environ.get("GRADER_NOTEBOOK_WALL", 900))    # a whole notebook
-CHECK_TIMEOUT_SECONDS = int(os.environ.get("GRADER_CHECK_TIMEOUT", 60))     # one hidden-check request
-# Sizes: one notebook (collect copies no bigger file, precheck grades none), and one whole collected download.
-MAX_NOTEBOOK_BYTES = int(os.environ.get("GRADER_MAX_NOTEBOOK_BYTES", 64 * 2**20))
-MAX_COLLECT_BYTES = int(os.environ.get("GRADER_MAX_COLLECT_BYTES", 4 * 2**30))
 
 
 def gradebook_url(course_root: Path) -> str:
@@ -36,7 +31,6 @@ def gradebook_url(course_root: Path) -> str:
 
 def apply_course_config(c, course_root: Path | None = None) -> None:
     """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
@@ -49,8 +43,8 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         SaveAutoGrades,
     )
 
-    from .inert import InertNotebook
-    from .nbgrader_ext import RestoreDeletedCells, SandboxedExecute
+    from ..inert import InertNotebook
+    from .preprocessors import RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
     c.CourseDirectory.root = str(root)
@@ -59,7 +53,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     c.CourseDirectory.release_directory = RELEASE_DIRECTORY
     c.CourseDirectory.db_url = gradebook_url(root)
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.db", "*.npz"]
-    c.Execute.timeout = CELL_TIMEOUT_SECONDS
+    c.Execute.timeout = limits.CELL_TIMEOUT  # per cell; grader/limits.py says how the limits nest
     c.IgnorePattern.enabled = True
     c.IgnorePattern.pattern = r"(?s)."  # drop every stderr output before scoring
     c.OverwriteCells.add_missing_cells = True
@@ -70,10 +64,13 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         RestoreDeletedCells,
         CheckCellMetadata,
     ]
+    # nbgrader's default list also holds nbconvert's ClearMetadataPreprocessor, which never runs:
+    # nbconvert preprocessors are off unless ``enabled``, and nbgrader does not enable it. Enabled, it
+    # would strip the cells' nbgrader metadata that SaveAutoGrades, formgrader and feedback read, so
+    # it is left out; what a student put in metadata is neutralised by InertNotebook instead.
     c.Autograde.autograde_preprocessors = [
         SandboxedExecute,
         IgnorePattern,
-        ClearMetadataPreprocessor,
         LimitOutput,
         SaveAutoGrades,
         AssignLatePenalties,
@@ -81,7 +78,9 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         InertNotebook,
     ]
     # Feedback sanitises again as it renders (idempotent): a page never depends on how old its notebook is.
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, InertNotebook]
+    # nbgrader's default list also holds nbconvert's CSSHTMLHeaderPreprocessor, off for the same reason
+    # as ClearMetadataPreprocessor above; the page's styles come from nbgrader's feedback template.
+    c.GenerateFeedback.preprocessors = [GetGrades, InertNotebook]
 
 
 def course_config(course_root: Path):
@@ -102,26 +101,42 @@ def course_config(course_root: Path):
     return c
 
 
-def prepare_environment(state_dir: Path) -> None:
-    """Set up this process for nbgrader.
+STATE_DIRS = (
+    ("JUPYTER_CONFIG_DIR", "jupyter/config"),
+    ("JUPYTER_DATA_DIR", "jupyter/data"),
+    ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
+    ("IPYTHONDIR", "ipython"),
+    ("MPLCONFIGDIR", "matplotlib"),
+)
 
-    Jupyter's and IPython's config/data/runtime dirs point into ``state_dir`` (nothing
-    lands in $HOME), and the interpreter's ``bin/`` goes first on PATH: nbgrader's
-    gradebook shells out to ``alembic``, which lives there in a virtual environment.
-    """
+
+def interpreter_bin_first(path: str) -> str:
+    """``path`` (a PATH value) with this interpreter's ``bin/`` first: nbgrader's gradebook shells out
+    to ``alembic``, which lives there in a virtual environment."""
     import sys
 
     bin_dir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    state_dir = Path(state_dir)
-    for var, sub in (
-        ("JUPYTER_CONFIG_DIR", "jupyter/config"),
-        ("JUPYTER_DATA_DIR", "jupyter/data"),
-        ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
-        ("IPYTHONDIR", "ipython"),
-        ("MPLCONFIGDIR", "matplotlib"),
-    ):
-        path = state_dir / sub
+    parts = path.split(os.pathsep) if path else []
+    return path if parts[:1] == [bin_dir] else os.pathsep.join([bin_dir, *parts])
+
+
+def prepare_process() -> None:
+    """The one change the grader makes to its own process's environment: the interpreter's ``bin/``
+    first on PATH (see ``interpreter_bin_first``). Nothing else is touched."""
+    os.environ["PATH"] = interpreter_bin_first(os.environ.get("PATH", ""))
+
+
+def state_environment(state_dir: Path, base: dict | None = None) -> dict:
+    """The environment for the grader's child processes (nbgrader's step, the hidden checks).
+
+    A copy of ``base`` (default: this process's environment) whose Jupyter, IPython and
+    matplotlib dirs point into ``state_dir`` (so nothing lands in $HOME) and whose PATH starts
+    with the interpreter's ``bin/``. This process's own environment is left as it is.
+    """
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = interpreter_bin_first(env.get("PATH", ""))
+    for var, sub in STATE_DIRS:
+        path = Path(state_dir) / sub
         path.mkdir(parents=True, exist_ok=True)
-        os.environ.setdefault(var, str(path))
+        env[var] = str(path)
+    return env

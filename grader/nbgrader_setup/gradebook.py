@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 
 from .config import COURSE_ID
-from .course import Course
+from ..course import Course
 
 
 @contextlib.contextmanager
@@ -26,6 +26,28 @@ def locked_gradebook(course: Course):
                 yield gb
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def require_released(course: Course, week: str) -> None:
+    """``GraderError`` naming the command to run unless nbgrader's gradebook knows ``week``'s notebook.
+
+    nbgrader autogrades against the source cells ``generate`` recorded in the gradebook; a
+    fresh clone has ``course/`` but no gradebook, and every submission would fail alike.
+    """
+    from nbgrader.api import MissingEntry
+
+    from ..course import GraderError
+
+    notebook = course.notebook_name(week)[: -len(".ipynb")]
+    with locked_gradebook(course) as gb:
+        try:
+            known = bool(gb.find_notebook(notebook, week).grade_cells)
+        except MissingEntry:
+            known = False
+    if not known:
+        raise GraderError(f"{week} is not in the gradebook ({course.api().coursedir.db_url}) yet, so nbgrader cannot "
+                          f"grade it: run `python -m grader generate {week}` (it records the week's cells in the "
+                          f"gradebook; course/{week}/ is rewritten the same), then autograde again")
 
 
 def write_hidden_scores(course: Course, week: str, student: str, scores: dict) -> None:

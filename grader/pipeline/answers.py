@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 
-from .notebook_roles import SETUP_TAG, has_tag, is_answer_cell, is_hidden_test_cell, is_readonly_cell, nbgrader_meta
+from ..nbgrader_setup.cells import SETUP_TAG, has_tag, is_answer_cell, is_hidden_test_cell, is_readonly_cell, nbgrader_meta
 
 def strip_magics(source: str) -> str:
     """Drop IPython line magics (``%...``), shell escapes (``!...``) and whole cell magics."""

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import status as status_store
-from .course import Course
+from ..pipeline import status as status_store
+from . import Course
 from .deadlines import lateness, stamp_feedback
-from .hidden import checks_dir
+from ..pipeline.hidden_checks import checks_dir
 
 WINDOW = 3            # consecutive lines of hidden code that make a fingerprint
 MIN_LINE = 10         # shorter lines (``else:``, ``return out``) are too common to count
@@ -92,7 +92,8 @@ def generate_feedback(course: Course, week: str, students=None) -> dict:
     reported for that student; everybody else's pages are still written.
     """
     course.check_week(week)
-    graded = {o.student for o in status_store.load_all(course, week) if o.status == status_store.GRADED}
+    outcomes = {o.student: o for o in status_store.load_all(course, week) if o.status == status_store.GRADED}
+    graded = set(outcomes)
     targets = [s for s in (students or sorted(graded))]
     fingerprints = hidden_check_fingerprints(week, course)
     done = {}
@@ -108,6 +109,7 @@ def generate_feedback(course: Course, week: str, students=None) -> dict:
         late = lateness(course, week, student)
         for page in sorted(course.feedback_dir(student, week).glob("*.html")):
             stamp_feedback(page, late)  # submitted when, how late, what penalty
+            stamp_warnings(page, outcomes[student].warnings)  # rendering failed or skipped: points unaffected
             found = leaks(page.read_text(errors="replace"), fingerprints)
             if found:
                 page.unlink()
@@ -119,6 +121,34 @@ def generate_feedback(course: Course, week: str, students=None) -> dict:
         else:
             done[student] = str(pages[0]) if pages else "nbgrader wrote no page"
     return done
+
+
+WARNINGS_MARK = "<!-- grader: warnings -->"
+
+
+def student_warning(text: str) -> str:
+    """A row's warning as the student reads it: the ``[instructor: ...]`` part left out."""
+    return re.sub(r"\s*\[instructor:[^\]]*\]", "", text).strip()
+
+
+def stamp_warnings(page: Path, warnings: list) -> None:
+    """Put the submission's warnings at the top of its feedback page (once)."""
+    import html
+
+    if not warnings:
+        return
+    text = page.read_text(errors="replace")
+    if WARNINGS_MARK in text:
+        return
+    items = "".join(f"<li>{html.escape(student_warning(w))}</li>" for w in warnings)
+    note = f"{WARNINGS_MARK}<div class='grader-warnings' style='color:#9a6700'><b>Note:</b><ul>{items}</ul></div>"
+    at = text.find(">", text.find("<body")) + 1 if "<body" in text else 0
+    mode = page.stat().st_mode
+    page.chmod(mode | 0o200)
+    try:
+        page.write_text(text[:at] + note + text[at:])
+    finally:
+        page.chmod(mode)
 
 
 def feedback_page(course: Course, week: str, student: str) -> Path:

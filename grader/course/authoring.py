@@ -2,7 +2,7 @@
 
 For writing or extending a week's source notebook from Python; in Jupyter the same
 metadata is set with nbgrader's "Create Assignment" toolbar. Roles are described in
-``grader.notebook_roles``.
+``grader.nbgrader_setup.cells``.
 """
 from __future__ import annotations
 

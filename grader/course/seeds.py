@@ -21,7 +21,7 @@ import nbformat
 
 from utils.check import GOAL
 
-from .course import Course, GraderError
+from . import Course, GraderError
 
 GLOBAL_SEED = re.compile(r"np\.random\.seed\((?P<k>\d+)\)")
 LOADER_SEED = re.compile(r"(?P<call>DataLoader\([^\n]*?\bseed=)(?P<k>\d+)")

@@ -5,9 +5,9 @@ import ast
 
 import nbformat
 
-from .course import Course, GraderError
+from . import Course, GraderError
 from .deadlines import sync_due_date
-from .notebook_roles import grade_id, is_answer_cell
+from ..nbgrader_setup.cells import grade_id, is_answer_cell
 
 QUIZ_GRADE_ID = "quiz"
 

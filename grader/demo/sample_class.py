@@ -19,9 +19,9 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course
-from .hidden import CHECKS_ROOT
-from .notebook_roles import grade_id, is_answer_cell, is_hidden_test_cell, nbgrader_meta
+from ..course import Course
+from ..pipeline.hidden_checks import CHECKS_ROOT
+from ..nbgrader_setup.cells import grade_id, is_answer_cell, is_hidden_test_cell, nbgrader_meta
 
 FULL, ZERO, PARTIAL = "full", "zero", "partial"
 
@@ -201,7 +201,8 @@ def samples(course: Course, week: str) -> list[Sample]:
         Sample("patches-numpy", "wrong answers that make np.allclose and the checks' helpers always agree", ZERO, hostile_everywhere(
             "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
             "import utils.checks.result as r\nr.check_close = lambda name, *a, **k: r.CheckItem(name, True)")),
-        Sample("redefines-builtins", "wrong answers that redefine builtins (abs, all, isinstance, float)", ZERO, hostile_everywhere(
+        Sample("redefines-builtins", "wrong answers that redefine builtins (abs, all, isinstance, float), which breaks "
+               "the process that loads them for the hidden checks", "kernel_died", hostile_everywhere(
             "import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda x: True\nbuiltins.float = lambda *a: 1.0")),
         Sample("reads-solutions", "answers that load the solution notebook and the hidden checks from disk", ZERO, hostile_everywhere(
             f"import json\nfor _p in {secret_paths!r}:\n    try:\n        _nb = json.load(open(_p))\n"
@@ -216,7 +217,7 @@ def samples(course: Course, week: str) -> list[Sample]:
             "", "while True:\n    pass")),
         Sample("loops-after", "right answers followed by an endless loop at the top of the cell", "timed_out", after_loop),
         Sample("memory-bomb", "answers that allocate terabytes", "out_of_memory", hostile_everywhere(
-            "import numpy as np", "hog = [np.ones(1 << 28) for _ in range(100000)]\nreturn hog")),
+            "import numpy as np", "hog = [np.empty(1 << 28) for _ in range(100000)]\nreturn hog")),
         Sample("fork-bomb", "answers that fork without end", "timed_out", hostile_everywhere(
             "import os", "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass")),
         Sample("floods-output", "wrong answers that print 50 MB", ZERO, hostile_everywhere(

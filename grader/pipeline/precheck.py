@@ -10,9 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from .config import MAX_NOTEBOOK_BYTES
-from .course import Course
-from .notebook_roles import nbgrader_meta
+from .. import limits
+from ..course import Course
+from ..nbgrader_setup.cells import nbgrader_meta
 
 FLAGS = ("grade", "solution", "locked")
 
@@ -26,6 +26,14 @@ class NotGradable(Exception):
         self.reason = reason
 
 
+RESUBMIT = "ask the student to submit it again, saved from Jupyter"
+
+
+def regrade(week: str, student: str) -> str:
+    """The command that grades one submission again."""
+    return f"`python -m grader autograde {week} --student {student}`"
+
+
 def find_notebook(course: Course, week: str, student: str) -> Path:
     folder = course.submitted(student, week)
     expected = course.notebook_name(week)
@@ -33,26 +41,34 @@ def find_notebook(course: Course, week: str, student: str) -> Path:
     if path.is_file():
         return path
     others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+    again = regrade(week, student)
     if others:
-        raise NotGradable("renamed_notebook", f"expected {expected} but found {', '.join(others)}; rename it to {expected} and regrade")
-    raise NotGradable("missing_notebook", f"no {expected} in {folder}")
+        raise NotGradable("renamed_notebook", f"expected {expected} but found {', '.join(others)}; rename it to "
+                                              f"{expected} and run {again}")
+    raise NotGradable("missing_notebook", f"no {expected} in {folder}: copy the student's notebook there under that "
+                                          f"name (or {RESUBMIT}), then run {again}")
 
 
-def read_notebook(path: Path):
+def read_notebook(path: Path, week: str = "<week>", student: str = "<id>"):
+    again = regrade(week, student)
     size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise NotGradable("invalid_notebook", f"the notebook is {size / 2**20:.0f} MiB, over the {MAX_NOTEBOOK_BYTES / 2**20:.0f} MiB limit")
+    if size > limits.MAX_NOTEBOOK_BYTES:
+        raise NotGradable("invalid_notebook", f"the notebook is {size / 2**20:.0f} MiB, over the {limits.MAX_NOTEBOOK_BYTES / 2**20:.0f} "
+                                              f"MiB limit (GRADER_limits.MAX_NOTEBOOK_BYTES): {RESUBMIT} with its outputs "
+                                              f"cleared, then run {again}")
     raw = path.read_bytes()
     try:
         json.loads(raw)
     except ValueError as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
-        raise NotGradable("invalid_json", f"the file is not valid JSON{where}: was it edited outside Jupyter or cut short?") from None
+        raise NotGradable("invalid_json", f"the file is not valid JSON{where}, so it was edited outside Jupyter or cut "
+                                          f"short: {RESUBMIT}, then run {again}") from None
     try:
         nb = nbformat.reads(raw.decode("utf-8", errors="replace"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
-        raise NotGradable("invalid_notebook", f"the file is JSON but not a valid notebook: {str(exc).splitlines()[0][:200]}") from None
+        raise NotGradable("invalid_notebook", f"the file is JSON but not a valid notebook "
+                                              f"({str(exc).splitlines()[0][:200]}): {RESUBMIT}, then run {again}") from None
     return nb
 
 
@@ -99,9 +115,11 @@ def _points(meta) -> float | None:
 def precheck(course: Course, week: str, student: str) -> Path:
     """The submitted notebook's path, or ``NotGradable`` saying why it cannot be graded."""
     path = find_notebook(course, week, student)
-    nb = read_notebook(path)
+    nb = read_notebook(path, week, student)
     problems = find_tampering(nb, master_cells(course, week))
     if problems:
         more = f" (and {len(problems) - 2} more)" if len(problems) > 2 else ""
-        raise NotGradable("tampered_metadata", "; ".join(problems[:2]) + more)
+        raise NotGradable("tampered_metadata", "the notebook's grading metadata differs from the release: "
+                          + "; ".join(problems[:2]) + more + ". Ask the student to paste their answers into a fresh copy "
+                          f"of course/{week}/ and submit that, then run {regrade(week, student)}")
     return path

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, GraderError
-from .notebook_roles import is_answer_cell, is_hidden_test_cell, is_readonly_cell
-from .program import definitions_only, strip_magics
+from . import Course, GraderError
+from ..nbgrader_setup.cells import is_answer_cell, is_hidden_test_cell, is_readonly_cell
+from ..pipeline.answers import definitions_only, strip_magics
 
-LIBRARY_ROOT = Path(__file__).resolve().parents[1] / "utils"
+LIBRARY_ROOT = Path(__file__).resolve().parents[2] / "utils"
 DEFAULT_THRESHOLD = 0.5
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # What an answer has no reason to touch: the delegation guard, code objects, module reloading,

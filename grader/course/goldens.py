@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from .course import Course, GraderError
-from .program import program_cells
+from . import Course, GraderError
+from ..pipeline.answers import program_cells
 
 
 def golden_weeks(course: Course) -> list[str]:

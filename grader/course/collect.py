@@ -12,7 +12,7 @@ Layouts. Each entry at the top of the download is read on its own, so layouts ma
   number). A student's Moodle ``file`` and ``onlinetext`` folders count as one student.
 - **Canvas files at the top** — ``<login>_<userid>_<submissionid>_<name>``, late ones with
   ``_late_`` or ``_LATE_`` after the login. The id is the login (the first field). The late
-  mark is kept (``grader.deadlines``) and shown in the grade table.
+  mark is kept (``grader.course.deadlines``) and shown in the grade table.
 - **Moodle files at the top** — ``<Full Name>_<number>_assignsubmission_<kind>_<name>``,
   the id read as for Moodle folders.
 - Any other file at the top (``ada.ipynb``, ``ada_week4.ipynb``) is ambiguous, so it is
@@ -54,10 +54,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
-from .course import Course, GraderError
+from .. import limits
+from . import Course, GraderError
 from .deadlines import record_lms_late
-from .inert import terminal_safe
+from ..inert import terminal_safe
 
 CANVAS = re.compile(r"(?P<login>[^_]+)_(?P<late>late_)?(?P<user>\d+)_\d+_(?P<name>.+)", re.IGNORECASE)
 MOODLE = re.compile(r"(?P<who>.+?)_assignsubmission_[a-z]+_?(?P<name>.*)", re.IGNORECASE)
@@ -147,9 +147,9 @@ def collect(course: Course, week: str, download) -> Collection:
                 planned[entry.student] = written
                 late[entry.student] = entry.late
         total = sum(source.size for written in planned.values() for source in written.values())
-        if total > config.MAX_COLLECT_BYTES:
+        if total > limits.MAX_COLLECT_BYTES:
             raise GraderError(f"refusing {download}: its notebooks come to {_size(total)}, over the "
-                              f"{_size(config.MAX_COLLECT_BYTES)} one collection may write; nothing was written")
+                              f"{_size(limits.MAX_COLLECT_BYTES)} one collection may write; nothing was written")
         for student, written in planned.items():
             _write(course.submitted(student, week), written)
             record_lms_late(course, week, student, late[student])
@@ -196,9 +196,9 @@ def _files(path: Path):
         with archive:
             members = [info for info in archive.infolist() if not info.is_dir()]
             unpacked = sum(info.file_size for info in members)
-            if unpacked > config.MAX_COLLECT_BYTES:
+            if unpacked > limits.MAX_COLLECT_BYTES:
                 raise GraderError(f"refusing {path}: it would unpack to {_size(unpacked)} from {_size(path.stat().st_size)}, "
-                                  f"over the {_size(config.MAX_COLLECT_BYTES)} a download may hold (a zip bomb?); "
+                                  f"over the {_size(limits.MAX_COLLECT_BYTES)} a download may hold (a zip bomb?); "
                                   "nothing was written")
             yield _kept(path, [(_member_parts(path, info.filename),
                                 _Source(lambda info=info: archive.open(info), info.file_size, info.compress_size))
@@ -275,7 +275,7 @@ def _safe_id(text: str) -> tuple[str, str]:
     """``(id, "")`` made of ``text``'s ASCII letters, digits, ``.``, ``_`` and ``-`` (accents
     dropped: ``José`` is ``Jose``), or ``("", why)`` when ``text`` has a letter or digit of
     another script, which could make one student's id look like another's."""
-    from .ids import _describe, id_problem
+    from ..ids import _describe, id_problem
 
     plain = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
     foreign = next((c for c in plain if ord(c) > 127 and c.isalnum()), None)
@@ -327,12 +327,12 @@ def _plan(entry: _Entry, expected: str) -> tuple[list[Row], dict]:
     if clashes:
         return rows + [Row(entry.label, entry.student, problem=NAME_CLASH,
                            detail=f"several files named {', '.join(clashes)}; nothing copied: keep one and collect again")], {}
-    too_big = [(source, name, opener) for source, name, opener in notebooks if opener.size > config.MAX_NOTEBOOK_BYTES]
+    too_big = [(source, name, opener) for source, name, opener in notebooks if opener.size > limits.MAX_NOTEBOOK_BYTES]
     if too_big:
         source, name, opener = too_big[0]
         packed = f" from {_size(opener.packed)} in the zip (a zip bomb?)" if opener.packed is not None else ""
         return rows + [Row(source, entry.student, problem=TOO_LARGE,
-                           detail=f"{name} would be {_size(opener.size)}{packed}, over the {_size(config.MAX_NOTEBOOK_BYTES)} "
+                           detail=f"{name} would be {_size(opener.size)}{packed}, over the {_size(limits.MAX_NOTEBOOK_BYTES)} "
                            "a notebook may have; nothing copied for this student")], {}
     if len(notebooks) == 1:
         source, name, opener = notebooks[0]
@@ -352,7 +352,7 @@ def _write(folder: Path, files: dict) -> None:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for name, opener in files.items():
-        limit = min(opener.size, config.MAX_NOTEBOOK_BYTES)
+        limit = min(opener.size, limits.MAX_NOTEBOOK_BYTES)
         with opener() as src, open(folder / name, "wb") as dst:
             copied = 0
             while chunk := src.read(min(1 << 20, limit + 1 - copied)):

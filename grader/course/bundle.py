@@ -14,11 +14,11 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, GraderError
-from .hidden import CHECKS_ROOT
-from .notebook_roles import is_answer_cell
+from . import Course, GraderError
+from ..pipeline.hidden_checks import CHECKS_ROOT
+from ..nbgrader_setup.cells import is_answer_cell
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BUNDLE_NAME = "dl-workbook-student"
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
 FORBIDDEN_PARTS = ("solutions", "grader", "submitted", "autograded", "feedback", ".grader")
@@ -26,8 +26,9 @@ FORBIDDEN_SUFFIXES = (".db", ".db-journal", ".sqlite")
 
 STUDENT_README = """# Deep-learning architectures — student bundle
 
-Six weekly notebooks (AlexNet, ResNet, LSTM, attention, Transformer, ViT) in `course/`, and
-`utils/`, the small NumPy library your models are built from.
+Ten weekly notebooks in `course/` (your own autograd engine, AlexNet, ResNet, LSTM, attention,
+Transformer, ViT, autoencoders and the VAE, GANs, a small CLIP), and `utils/`, the small NumPy
+library your models are built from.
 
 ## Set up once
 Python 3.11 or newer:

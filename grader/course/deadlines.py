@@ -4,7 +4,7 @@ The instructor writes, in the course root's ``nbgrader_config.py`` (the file pla
 ``nbgrader`` commands read too)::
 
     c.DueDates.due = {"week4_attention": "2026-03-06 17:00:00 Europe/Berlin"}
-    c.AssignLatePenalties.plugin_class = "grader.deadlines.SubtractPerHour"
+    c.AssignLatePenalties.plugin_class = "grader.course.deadlines.SubtractPerHour"
     c.SubtractPerHour.points_per_hour = 1.0
 
 Due dates are copied into nbgrader's gradebook (``Assignment.duedate``) by ``grader generate``
@@ -37,9 +37,9 @@ from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Dict, Float
 from traitlets.config import Configurable
 
-from .config import course_config
-from .course import Course, GraderError
-from .gradebook import locked_gradebook
+from ..nbgrader_setup.config import course_config
+from . import Course, GraderError
+from ..nbgrader_setup.gradebook import locked_gradebook
 
 
 class DueDates(Configurable):

@@ -3,7 +3,7 @@
 Read before the next lecture: the score distribution, how many students earned each
 exercise's points and passed each hidden check, the failure messages most students saw (in
 the words their feedback uses), and the submissions that could not be graded, with why.
-It reads only the status records grading leaves (``grader.status``) and the week's source
+It reads only the status records grading leaves (``grader.pipeline.status``) and the week's source
 notebook (for exercise names); the page is one self-contained file (figures embedded as
 PNG), readable without a server. Everything a student could have influenced is escaped.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import status as status_store
-from .course import Course, GraderError
-from .hidden import hidden_cells
+from ..pipeline import status as status_store
+from . import Course, GraderError
+from ..pipeline.hidden_checks import hidden_cells
 
 EXERCISE_TITLE = re.compile(r"#\s*Hidden checks for (?P<title>[^:]+):")
 NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", re.IGNORECASE)
@@ -98,7 +98,7 @@ def similar_pairs(course: Course, week: str) -> list[dict]:
 
 
 def late_submissions(course: Course, week: str, students: list) -> list:
-    """``[(student, lateness as the grade table words it)]`` for the late ones (``grader.deadlines``)."""
+    """``[(student, lateness as the grade table words it)]`` for the late ones (``grader.course.deadlines``)."""
     from .deadlines import lateness
 
     found = ((s, lateness(course, week, s)) for s in students)

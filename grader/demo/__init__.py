@@ -1,7 +1,7 @@
 """``make demo``: a term's work in a few minutes, on a throwaway course.
 
 1. copy ``solutions/`` into a demo course root and release it (``generate``);
-2. submit a sample class (``grader.sample_class``): every sample for the spotlight
+2. submit a sample class (``grader.demo.sample_class``): every sample for the spotlight
    week, and the reference, the untouched stub, a partial answer and two hostile
    notebooks for every other week; the spotlight week arrives as an LMS would hand it
    over (a Canvas-style zip) and goes in through ``grader collect``;
@@ -16,18 +16,18 @@ import time
 import zipfile
 from pathlib import Path
 
-from .collect import collect, report
-from .course import Course
-from .export import format_table, rows, write_csv
-from .feedback import generate_feedback
-from .generate import generate
-from .parallel import grade_many
+from ..course.collect import collect, report
+from ..course import Course
+from ..course.export import format_table, rows, write_csv
+from ..course.feedback import generate_feedback
+from ..course.generate import generate
+from ..pipeline.batch import grade_many
 from .sample_class import build_class
 
 SPOTLIGHT = "week4_attention"
 OTHER_WEEKS_SAMPLES = ["perfect", "untouched", "partial", "patches-numpy", "broken-json"]
 MARKER = ".grader-demo"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def prepare(directory: Path) -> Course:
