@@ -165,7 +165,8 @@ class Adam(Optimizer):
                     p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
                     continue
                 # The same operations in the same order, in place on two scratch buffers (no new arrays per step).
-                tmp = g * (1.0 - beta1)
+                tmp = xp.empty_like(m)  # an array even for a 0-d parameter (g * c would be a NumPy scalar)
+                xp.multiply(g, 1.0 - beta1, out=tmp)
                 m *= beta1
                 m += tmp  # m = beta1 * m + (1 - beta1) * g
                 xp.multiply(g, 1.0 - beta2, out=tmp)

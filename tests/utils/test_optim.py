@@ -50,6 +50,19 @@ def test_adam_formula():
     np.testing.assert_allclose(run(Adam, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), w, rtol=1e-12)
 
 
+@pytest.mark.parametrize("opt_cls, kw", [(Adam, {"lr": 0.01}), (SGD, {"lr": 0.1, "momentum": 0.9})])
+def test_a_0d_parameter_steps_like_a_1d_one(opt_cls, kw):
+    """A scalar parameter (a learned temperature, week 9) follows the same rule as one entry of a vector."""
+    scalar, vector = Parameter(np.array(0.7), dtype=F64), Parameter(np.array([0.7]), dtype=F64)
+    opts = opt_cls([scalar], **kw), opt_cls([vector], **kw)
+    for g in GRADS:
+        scalar.grad, vector.grad = np.array(g[0]), np.array([g[0]])
+        for opt in opts:
+            opt.step()
+    assert scalar.data.shape == ()
+    np.testing.assert_allclose(scalar.data, vector.data[0], rtol=1e-14)
+
+
 def test_state_in_insertion_order_and_zero_grad():
     layer = Linear(3, 2)
     opt = Adam(layer.parameters())
