@@ -102,33 +102,6 @@ def wrap_input(value, dtype, requires_grad):
     return value
 
 
-def count_student_lines(fn, args, kwargs):
-    """``(fn(*args, **kwargs), lines)``: ``lines`` counts the line events traced in the student's own
-    code during the call (a loop over N items adds about N; vectorised code adds none per item)."""
-    lines = 0
-
-    def trace(frame, event, arg):
-        if not frame.f_code.co_filename.startswith(STUDENT_FILE_PREFIX):
-            return None
-
-        def local(frame, event, arg):
-            nonlocal lines
-            lines += event == "line"
-            return local
-        return local(frame, event, arg)
-
-    previous = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        outputs = fn(*args, **kwargs)
-    finally:
-        tampered = sys.gettrace() is not trace
-        sys.settrace(previous)
-    if tampered:
-        raise RuntimeError("the line count was switched off during the call (sys.settrace was changed)")
-    return outputs, lines
-
-
 def handle_call(req, namespace):
     """``name(*args, **kwargs)``; with ``backward``, also backpropagate it from the first output
     and answer ``{"outputs", "input_grads"}`` (one gradient or None per positional argument).
@@ -139,7 +112,8 @@ def handle_call(req, namespace):
     fn = lookup(namespace, req["name"])
     args = req.get("args", ())
     if req.get("inspect"):
-        outputs, lines = count_student_lines(fn, args, req.get("kwargs", {}))
+        from utils.checks.tracing import count_lines_where
+        outputs, lines = count_lines_where(lambda name: name.startswith(STUDENT_FILE_PREFIX), fn, args, req.get("kwargs", {}))
         return {"outputs": outputs, "args_after": list(args), "lines": lines, "output_type": type(outputs).__name__}
     outputs = fn(*args, **req.get("kwargs", {}))
     if req.get("backward") is None:

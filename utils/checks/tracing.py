@@ -23,13 +23,14 @@ def _is_student(filename: str) -> bool:
     return not os.path.realpath(filename).startswith(_LIBRARY_DIRS) if os.path.isabs(filename) else True
 
 
-def count_lines(fn, *args, **kwargs):
-    """``(fn(*args, **kwargs), lines)``: ``lines`` is the number of line events traced in the
-    student's code during the call (comprehensions, lambdas and helpers included)."""
+def count_lines_where(is_student, fn, args, kwargs):
+    """``(fn(*args, **kwargs), lines)``: ``lines`` is the number of line events traced in code whose
+    file name ``is_student`` accepts (a loop over N items adds about N; vectorised code adds none
+    per item). Raises ``RuntimeError`` if the call switched the count off (``sys.settrace``)."""
     lines = 0
 
     def trace(frame, event, arg):
-        if not _is_student(frame.f_code.co_filename):
+        if not is_student(frame.f_code.co_filename):
             return None
 
         def local(frame, event, arg):
@@ -43,5 +44,14 @@ def count_lines(fn, *args, **kwargs):
     try:
         result = fn(*args, **kwargs)
     finally:
+        tampered = sys.gettrace() is not trace
         sys.settrace(previous)
+    if tampered:
+        raise RuntimeError("the line count was switched off during the call (sys.settrace was changed)")
     return result, lines
+
+
+def count_lines(fn, *args, **kwargs):
+    """``count_lines_where`` for notebook code: everything outside the interpreter, installed
+    packages and ``utils`` (comprehensions, lambdas and helpers included)."""
+    return count_lines_where(_is_student, fn, args, kwargs)
