@@ -5,9 +5,11 @@ already in the jail's namespaces, as its unprivileged user, with no capabilities
 
 1. makes itself non-dumpable, so nothing of the same uid can open its ``/proc/PID/fd`` or
    trace it: the status fd stays out of the student's reach;
-2. forks; the child sets the rlimits (``RLIMIT_NPROC`` here, after the user namespace exists,
-   so it counts only this jail's processes), closes every fd but 0-2 and those named in
-   ``keep_fds``, and execs the target;
+2. forks; the child copies the workspace files named in ``seed`` to their places in the
+   jail's own scratch areas (e.g. a prebuilt matplotlib font list into its tmpfs home: the
+   copy is this jail's alone), sets the rlimits (``RLIMIT_NPROC`` here, after the user
+   namespace exists, so it counts only this jail's processes), closes every fd but 0-2 and
+   those named in ``keep_fds``, and execs the target;
 3. waits for the child and writes ``exit N maxrss KB`` or ``signal N maxrss KB`` (or
    ``error MESSAGE`` when the target could not start) on the status fd, then exits, which
    ends the jail: bwrap's init goes with it, and the kernel kills whatever is left in the
@@ -24,13 +26,22 @@ import sys
 PR_SET_DUMPABLE = 4
 
 
+def seed_files(pairs):
+    """Copy each ``[source, destination]`` (paths inside the jail) into place, as this jail's user."""
+    for source, destination in pairs:
+        os.makedirs(os.path.dirname(destination), mode=0o700, exist_ok=True)
+        with open(source, "rb") as src, open(destination, "xb") as dst:
+            dst.write(src.read())
+
+
 def start_target(cfg):
-    """In the forked child: limits, fds, exec. Never returns."""
+    """In the forked child: seeded files, limits, fds, exec. Never returns."""
     status_fd = cfg["status_fd"]
     try:
+        os.umask(0o077)
+        seed_files(cfg.get("seed", []))
         for name, value in cfg["rlimits"].items():
             resource.setrlimit(getattr(resource, name), (value, value))
-        os.umask(0o077)
         keep = sorted({0, 1, 2, *cfg.get("keep_fds", [])})
         for fd in keep:
             os.set_inheritable(fd, True)

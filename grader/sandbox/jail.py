@@ -28,6 +28,7 @@ Works as root and as an ordinary user (bwrap makes an unprivileged user namespac
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import select
@@ -333,17 +334,23 @@ class JailedProcess:
     """One command running in the jail. ``interactive=True`` leaves stdin/stdout as raw pipes
     (a protocol channel); otherwise stdout is drained and capped like stderr. With
     ``report=True`` the command also gets a pipe of its own for a report the trusted side reads
-    (``{report_fd}`` in argv becomes its number); see ``report_bytes()``."""
+    (``{report_fd}`` in argv becomes its number); see ``report_bytes()``. ``seed`` maps paths
+    in the jail's scratch areas (its home, ``/tmp``) to contents the jail starts with there:
+    written by the trusted side into the workspace and copied into place inside the jail before
+    the command starts, so each jail gets a private, writable copy (see ``warm_caches``)."""
 
     def __init__(self, workspace: Workspace, argv: Sequence[str], *, hide: Iterable[Path] = (), expose: Iterable[Path] = (),
                  limits: Limits = Limits(), python_path: Sequence[str] | None = None, env: dict | None = None,
-                 interactive: bool = False, report: bool = False):
+                 interactive: bool = False, report: bool = False, seed: dict[str, bytes] | None = None):
         require_sandbox()
         flags = _namespace_flags()[0]
         self.workspace = workspace
         self.limits = limits
         exposed = _abs(list(expose) + _interpreter_paths())
         hidden = _abs(list(hide)) + _hidden_defaults()
+        from .warm_caches import precompile
+
+        precompile(Path(p) for p in exposed)  # the jail can only read bytecode, never write it
         if not (workspace.base / "_grader_bootstrap.py").exists():
             workspace.add_file("_grader_bootstrap.py", BOOTSTRAP.read_bytes())
         status_r, status_w = os.pipe()
@@ -361,6 +368,7 @@ class JailedProcess:
                 "RLIMIT_CORE": 0,
             },
             "argv": argv,
+            "seed": _seed_files(workspace, seed or {}),
         }
         options = [*flags[1:], *filesystem_args(workspace, exposed, hidden, limits)]
         args_file = tempfile.TemporaryFile()  # the options name host paths: bwrap reads them from a file, so
@@ -513,6 +521,21 @@ class JailedProcess:
         return JailResult(returncode, signame, timed_out, oom, stdout, stderr, wall, max_rss)
 
 
+def _seed_files(workspace: Workspace, seed: dict[str, bytes]) -> list[list[str]]:
+    """Place each seeded content in the workspace; ``[[its path in the jail, destination], ...]``."""
+    pairs = []
+    for destination, content in seed.items():
+        target = os.path.normpath(destination)
+        if not any(_inside(target, area) and target != area for area in SCRATCH):
+            raise ValueError(f"a seeded file must lie in the jail's scratch areas {SCRATCH}, not {destination!r}")
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        name = f".seed-{hashlib.sha256(data).hexdigest()[:24]}"
+        if not (workspace.base / name).exists():
+            workspace.add_file(name, data)
+        pairs.append([workspace.jail_path(workspace.base / name), target])
+    return pairs
+
+
 def _signal_name(num: int) -> str:
     try:
         return signal.Signals(num).name
@@ -532,7 +555,7 @@ def _looks_out_of_memory(stderr: str, signame: str | None, max_rss: int | None, 
 
 def run(argv: Sequence[str], *, hide: Iterable[Path] = (), expose: Iterable[Path] = (), limits: Limits = Limits(),
         files: dict[str, bytes | str] | None = None, python_path: Sequence[str] | None = None,
-        env: dict | None = None) -> JailResult:
+        env: dict | None = None, seed: dict[str, bytes] | None = None) -> JailResult:
     """Run ``argv`` to completion in a fresh jail and workspace (``files`` are placed in the
     workspace, read-only in the jail; ``{base}`` / ``{home}`` in argv become their paths in the jail)."""
     require_sandbox()
@@ -541,7 +564,8 @@ def run(argv: Sequence[str], *, hide: Iterable[Path] = (), expose: Iterable[Path
         for name, content in (files or {}).items():
             workspace.add_file(name, content)
         argv = [str(a).format(base=JAIL_INPUT, home=JAIL_HOME) for a in argv]
-        proc = JailedProcess(workspace, argv, hide=hide, expose=expose, limits=limits, python_path=python_path, env=env)
+        proc = JailedProcess(workspace, argv, hide=hide, expose=expose, limits=limits, python_path=python_path, env=env,
+                             seed=seed)
         finished = proc.wait(limits.wall_seconds)
         if not finished:
             proc.kill()

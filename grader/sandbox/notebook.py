@@ -18,6 +18,7 @@ import nbformat
 from .jail import JailedProcess, Workspace, require_sandbox
 from .limits import Limits
 from .runner_report import RunnerReport
+from .warm_caches import font_cache_seed
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,7 +52,8 @@ def run_notebook(notebook_path: Path | str, output_path: Path | str, hide: Itera
         runner = workspace.add_file("_grader_nbrunner.py", (HERE / "_nbrunner.py").read_bytes())
         workspace.add_file("_grader_runner_report.py", (HERE / "runner_report.py").read_bytes())
         argv = [sys.executable, "-B", workspace.jail_path(runner), workspace.jail_path(source), str(cell_timeout), "{report_fd}"]
-        process = JailedProcess(workspace, argv, hide=hide, expose=expose, limits=limits, report=True)
+        process = JailedProcess(workspace, argv, hide=hide, expose=expose, limits=limits, report=True,
+                                seed=font_cache_seed())
         finished = process.wait(limits.wall_seconds)
         if not finished:
             process.kill()

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence
 from . import codec
 from .jail import JailedProcess, Workspace, require_sandbox
 from .limits import Limits
+from .warm_caches import font_cache_seed
 
 HERE = Path(__file__).resolve().parent
 MAX_LINE = 256
@@ -227,7 +228,7 @@ class StudentSession:
             workspace.add_dir("requests")
             argv = [sys.executable, "-B", f"{workspace.inside}/_grader_worker.py", str(workspace.inside)]
             process = JailedProcess(workspace, argv, hide=self.hide, expose=self.expose, limits=self.limits,
-                                    python_path=self.python_path, interactive=True)
+                                    python_path=self.python_path, interactive=True, seed=font_cache_seed())
         except BaseException:
             workspace.cleanup()
             raise
