@@ -33,7 +33,6 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     """Fill a traitlets ``Config`` (or nbgrader's ``get_config()``) with the course settings."""
     from nbgrader.preprocessors import (
         AssignLatePenalties,
-        CheckCellMetadata,
         ClearOutput,
         DeduplicateIds,
         GetGrades,
@@ -44,7 +43,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     )
 
     from ..inert import InertNotebook
-    from .preprocessors import RestoreDeletedCells, SandboxedExecute
+    from .preprocessors import CheckCellMetadataOnce, RestoreDeletedCells, SandboxedExecute
 
     root = Path(course_root or os.getcwd()).resolve()
     c.CourseDirectory.root = str(root)
@@ -62,7 +61,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         DeduplicateIds,
         OverwriteKernelspec,
         RestoreDeletedCells,
-        CheckCellMetadata,
+        CheckCellMetadataOnce,
     ]
     # nbgrader's default list also holds nbconvert's ClearMetadataPreprocessor, which never runs:
     # nbconvert preprocessors are off unless ``enabled``, and nbgrader does not enable it. Enabled, it
@@ -74,7 +73,7 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
         LimitOutput,
         SaveAutoGrades,
         AssignLatePenalties,
-        CheckCellMetadata,
+        CheckCellMetadataOnce,
         InertNotebook,
     ]
     # Feedback sanitises again as it renders (idempotent): a page never depends on how old its notebook is.

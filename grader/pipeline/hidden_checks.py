@@ -7,6 +7,7 @@ checks — scores that part 0 with a reason. Never full marks by default.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,10 +48,20 @@ def hidden_cells(nb) -> dict:
     return {grade_id(c): float(nbgrader_meta(c).get("points", 0)) for c in nb.cells if is_hidden_test_cell(c)}
 
 
+# pytest's own plugins that the checks never use, off: together with no traceback text (the harness
+# writes the details it keeps itself) they were two thirds of pytest's time per submission. In
+# particular ``unraisableexception`` runs a full garbage collection of the stage server's heap (nbgrader,
+# SQLAlchemy) at the end of every session.
+UNUSED_PLUGINS = ("cacheprovider", "unraisableexception", "doctest", "junitxml", "pastebin", "stepwise", "legacypath")
+PYTEST_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}  # installed plugins (xdist, anyio, ...) stay out too
+
+
 def pytest_args(week: str, notebook: Path, course_root: Path, results: Path, tests=None) -> list[str]:
-    """pytest's arguments for the week's hidden checks (or only the files ``tests``) on ``notebook``."""
-    return [*[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.checks.harness", "-p", "no:cacheprovider",
-            "--assert=plain", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
+    """pytest's arguments for the week's hidden checks (or only the files ``tests``) on ``notebook``
+    (run with ``PYTEST_ENV`` in the environment)."""
+    unused = [arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")]
+    return [*[str(t) for t in (tests or [checks_dir(week)])], "-p", "grader.checks.harness", *unused,
+            "--assert=plain", "--tb=no", "-q", "-o", "addopts=", "--rootdir", str(CHECKS_ROOT),
             "--submission", str(notebook), "--course-root", str(course_root), "--results", str(results)]
 
 
@@ -59,6 +70,7 @@ def run_checks_here(week: str, notebook: Path, course_root: Path, tests=None) ->
     checks imported once per server. The caller enforces the wall limit (it kills the process)."""
     import pytest
 
+    os.environ.update(PYTEST_ENV)  # this process only runs the checks and nbgrader: no plugin of its own
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         results = Path(tmp) / "results.json"
         code = pytest.main(pytest_args(week, notebook, course_root, results, tests))
@@ -78,7 +90,7 @@ def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = CH
         cmd = [sys.executable, "-m", "pytest", *pytest_args(week, notebook, course_root, results, tests)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, start_new_session=True,
-                                  env=state_environment(Path(course_root) / ".grader"))
+                                  env={**state_environment(Path(course_root) / ".grader"), **PYTEST_ENV})
         except subprocess.TimeoutExpired:
             return CheckRun(error=f"the hidden checks did not finish within {timeout:.0f} s")
         log = (proc.stdout + proc.stderr)[-4000:]

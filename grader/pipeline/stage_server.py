@@ -63,7 +63,24 @@ def handle(request: StageRequest):
     raise RecordError(f"unknown request kind {request.kind!r}")
 
 
+def warm_up() -> None:
+    """Import what every request needs, then move everything imported out of the garbage collector's
+    sight (``gc.freeze``): nbgrader, SQLAlchemy and pytest are a large heap that never becomes garbage,
+    and each full collection (pytest and nbgrader's steps make several per submission) would walk it."""
+    import gc
+
+    import nbgrader.apps  # noqa: F401
+    import pytest  # noqa: F401
+
+    from . import autograde, hidden_checks  # noqa: F401
+    from ..checks import harness  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+
+
 def serve(reply_fd: int) -> int:
+    warm_up()
     replies = os.fdopen(reply_fd, "w", encoding="utf-8")
     for line in sys.stdin:
         if not line.strip():
