@@ -12,10 +12,16 @@ after (other work on the machine slows every row; compare the ratios, not the se
 submission's time goes.
 
 The ways are timed in ``--rounds`` rounds, each on a fresh class and in a rotating order, and a
-row's speed-up is the median of its per-round ratios: on a shared machine the load changes
-by the minute, and a ratio is only fair between runs made close together.
+row's speed-up is the median of its per-round ratios (the per-round ones are shown too, for the
+spread): on a shared machine the load changes by the minute, and a ratio is only fair between
+runs made close together.
 
-Options: --week week4_attention  --copies 2  --rounds 3  --workers 2  --profile
+Where the machine allows it (cgroup v1's ``cpuacct`` as root), the CPU time of everything each way
+starts, jails included, is measured too (``CpuMeter``): CPU seconds per notebook hardly depend on
+what else the machine runs, so they show what each way costs when the wall-clock ratios are
+blurred by other work; ``n/a`` elsewhere.
+
+Options: --week week4_attention  --copies 4  --rounds 3  --workers 2  --profile
 """
 from __future__ import annotations
 
@@ -29,6 +35,46 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("perfect", "partial", "untouched")
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuMeter:
+    """CPU seconds used by this process and everything it starts from now on, jails included.
+
+    It moves this process into a cgroup of its own in cgroup v1's ``cpuacct`` hierarchy (as root,
+    and only where ``cpuacct`` is not mounted together with ``cpu``: the jails' CPU quotas move
+    their processes within the ``cpu`` hierarchy and must not take them out of this one).
+    ``seconds()`` is None where that cannot be done.
+    """
+
+    def __init__(self):
+        self.path = None
+        try:
+            if (CPUACCT / "cpuacct.usage").is_file() and not CPUACCT.is_symlink() and os.geteuid() == 0 \
+                    and not (Path("/sys/fs/cgroup/cpu") / "cpuacct.usage").exists():
+                own = next(line.split(":", 2)[2].strip() for line in open("/proc/self/cgroup")
+                           if "cpuacct" in line.split(":", 2)[1].split(","))
+                self.original = CPUACCT / own.lstrip("/")
+                path = self.original / f"bench-grading-{os.getpid()}"
+                path.mkdir(exist_ok=True)
+                (path / "cgroup.procs").write_text(str(os.getpid()))
+                self.path = path
+        except (OSError, StopIteration):
+            self.path = None
+
+    def seconds(self) -> float | None:
+        if self.path is None:
+            return None
+        return int((self.path / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        if self.path is not None:
+            try:
+                (self.original / "cgroup.procs").write_text(str(os.getpid()))
+                self.path.rmdir()
+            except OSError:
+                pass
+            self.path = None
 
 
 def make_class(root: Path, week: str, copies: int) -> list[str]:
@@ -77,9 +123,12 @@ def time_plain_nbgrader(root: Path, week: str) -> float:
     return time.monotonic() - started
 
 
-def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float]]:
-    """Seconds spent in each stage of grading ``student`` (already in the class at ``root``), twice over
-    where a stage server makes the second time cheaper."""
+def profile_stages(root: Path, week: str, student: str, meter: CpuMeter | None = None) -> list[tuple[str, float, float | None]]:
+    """``(stage, wall seconds, CPU seconds or None)`` for each stage of grading ``student`` (already
+    in the class at ``root``), twice over where a stage server makes the second time cheaper."""
+    import nbformat
+    from nbclient import NotebookClient
+
     from grader.pipeline import status as status_store
     from grader.course import Course
     from grader.course.deadlines import assign_late_penalty
@@ -88,8 +137,10 @@ def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float
     from grader.pipeline.annotate import annotate
     from grader.pipeline.autograde import run_autograde_step
     from grader.pipeline.precheck import precheck
-    from grader.sandbox import StudentSession
+    from grader.sandbox import StudentSession, run_notebook
     from grader.sandbox.jail import run as jail_run
+    from grader.sandbox.paths import jail_paths
+    from grader.sandbox.warm_caches import font_cache_seed
     from grader.pipeline.stage_server import StageServer, close_all, server_for
 
     import subprocess
@@ -100,11 +151,16 @@ def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float
     out = []
 
     def timed(label, fn):
+        cpu = meter.seconds() if meter else None
         started = time.monotonic()
         value = fn()
-        out.append((label, time.monotonic() - started))
+        used = meter.seconds() - cpu if cpu is not None else None
+        out.append((label, time.monotonic() - started, used))
         return value
 
+    empty = Path(root) / "empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), empty)
+    hide, expose = jail_paths(course.root)
     timed("precheck (read, validate, compare metadata)", lambda: precheck(course, week, student))
     timed("a new Python process importing nbgrader (what a stage server saves per submission)", lambda: subprocess.run(
         [sys.executable, "-c", "import grader, nbgrader.apps"], check=True))
@@ -112,11 +168,18 @@ def profile_stages(root: Path, week: str, student: str) -> list[tuple[str, float
         [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", "-o", "addopts=",
          str(REPO / "grader" / "checks" / week)], check=True, capture_output=True))
     timed("jail set-up: an empty command in a fresh jail", lambda: jail_run([sys.executable, "-c", "pass"]))
+    timed("matplotlib's font list for the jails, built in a jail (once per process)", font_cache_seed)
+    timed("a one-cell notebook executed by nbclient outside any jail (kernel start-up, graceful shutdown: "
+          "what plain nbgrader pays per notebook)",
+          lambda: NotebookClient(nbformat.read(empty, as_version=4), kernel_name="python3").execute())
+    timed("a one-cell notebook rendered in the jail (jail, runner, kernel start-up, kernel killed)",
+          lambda: run_notebook(empty, Path(root) / "empty-out.ipynb", hide=hide, expose=expose))
     timed("jail + worker start-up: load the student's answers (one hidden-check session)",
           lambda: StudentSession(["x = 1"]).__enter__().get("x"))
     close_all()
     server = server_for(course)
-    timed("stage server start (nbgrader imported), autograde --no-render", lambda: run_autograde_step(course, week, student, render=False))
+    timed("stage server start (nbgrader imported, its own font list), autograde --no-render",
+          lambda: run_autograde_step(course, week, student, render=False))
     timed("autograde --no-render, warm server", lambda: run_autograde_step(course, week, student, render=False))
     timed("autograde rendering (kernel start-up and every cell, in the jail), warm server", lambda: run_autograde_step(course, week, student))
     timed("hidden checks, first on this server (pytest, checks imported)", lambda: grade_hidden(week, notebook, course.root, server))
@@ -138,49 +201,61 @@ def load_average() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.grading", description=__doc__.split("\n\n")[0])
     parser.add_argument("--week", default="week4_attention")
-    parser.add_argument("--copies", type=int, default=2, help="students per kind of submission (3 kinds) in a round")
+    parser.add_argument("--copies", type=int, default=4, help="students per kind of submission (3 kinds) in a round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each grades a fresh class every way, in turn")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also time the stages of one submission")
     args = parser.parse_args(argv)
     plans = [(f"grader, {args.workers} workers", True), (f"grader, {args.workers} workers, --no-render", False),
              ("plain nbgrader autograde", None)]
-    totals = {label: [0, 0.0] for label, _ in plans}
+    totals = {label: [0, 0.0, 0.0] for label, _ in plans}
     ratios = {label: [] for label, _ in plans}
     loads = [load_average()]
-    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        for r in range(args.rounds):
-            order = plans[r % len(plans):] + plans[:r % len(plans)]  # each way goes first once in three rounds
-            per_notebook = {}
-            for label, render in order:
-                root = Path(tmp) / f"round{r}" / label.replace(" ", "-").replace(",", "")
-                students = make_class(root, args.week, args.copies)
-                seconds = (time_plain_nbgrader(root, args.week) if render is None
-                           else time_grader(root, args.week, students, args.workers, render))
-                totals[label][0] += len(students)
-                totals[label][1] += seconds
-                per_notebook[label] = seconds / len(students)
-                loads.append(load_average())
-                print(f"  round {r + 1}, {label}: {seconds:.1f} s for {len(students)} notebooks (load {loads[-1]})", flush=True)
-            for label, _ in plans:
-                ratios[label].append(per_notebook["plain nbgrader autograde"] / per_notebook[label])
-        profile = profile_stages(Path(tmp) / "round0" / plans[0][0].replace(" ", "-").replace(",", ""), args.week,
-                                 "perfect-0") if args.profile else []
+    meter = CpuMeter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+            for r in range(args.rounds):
+                order = plans[r % len(plans):] + plans[:r % len(plans)]  # each way goes first once in three rounds
+                per_notebook = {}
+                for label, render in order:
+                    root = Path(tmp) / f"round{r}" / label.replace(" ", "-").replace(",", "")
+                    students = make_class(root, args.week, args.copies)
+                    cpu = meter.seconds()
+                    seconds = (time_plain_nbgrader(root, args.week) if render is None
+                               else time_grader(root, args.week, students, args.workers, render))
+                    used = meter.seconds() - cpu if cpu is not None else None
+                    totals[label][0] += len(students)
+                    totals[label][1] += seconds
+                    totals[label][2] += used or 0.0
+                    per_notebook[label] = seconds / len(students)
+                    loads.append(load_average())
+                    cpu_note = f", {used / len(students):.2f} CPU s per notebook" if used is not None else ""
+                    print(f"  round {r + 1}, {label}: {seconds:.1f} s for {len(students)} notebooks{cpu_note} "
+                          f"(load {loads[-1]})", flush=True)
+                for label, _ in plans:
+                    ratios[label].append(per_notebook["plain nbgrader autograde"] / per_notebook[label])
+            profile = profile_stages(Path(tmp) / "round0" / plans[0][0].replace(" ", "-").replace(",", ""), args.week,
+                                     "perfect-0", meter) if args.profile else []
+        measured_cpu = meter.seconds() is not None
+    finally:
+        meter.close()
     print(f"\n{args.week}: {args.rounds} rounds of {args.copies} students each submitting {', '.join(KINDS)}; "
           f"{os.cpu_count()} CPUs; load average (1/5/15 min) {loads[0]} at the start, {load_average()} at the end\n")
-    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader (median of rounds) | per round |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| grading | notebooks | seconds | s / notebook | notebooks / min | vs plain nbgrader (median of rounds) "
+          "| per round | CPU s / notebook |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
     for label, _ in plans:
-        n, seconds = totals[label]
+        n, seconds, cpu = totals[label]
         per_round = ", ".join(f"{x:.2f}" for x in ratios[label])
+        cpu_cell = f"{cpu / n:.2f}" if measured_cpu else "n/a"
         print(f"| {label} | {n} | {seconds:.1f} | {seconds / n:.2f} | {60 * n / seconds:.1f} | "
-              f"{statistics.median(ratios[label]):.2f}x | {per_round} |")
+              f"{statistics.median(ratios[label]):.2f}x | {per_round} | {cpu_cell} |")
     if profile:
-        print("\nOne submission (the reference), stage by stage:\n")
-        print("| stage | seconds |")
-        print("|---|---:|")
-        for label, seconds in profile:
-            print(f"| {label} | {seconds:.2f} |")
+        print("\nOne submission (the reference), stage by stage (CPU: everything the stage ran, jails included):\n")
+        print("| stage | seconds | CPU seconds |")
+        print("|---|---:|---:|")
+        for label, seconds, cpu in profile:
+            print(f"| {label} | {seconds:.2f} | {'n/a' if cpu is None else f'{cpu:.2f}'} |")
     return 0
 
 
