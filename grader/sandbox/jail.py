@@ -9,7 +9,9 @@ What the command sees, by construction (nothing else of the host exists in its m
   covered by an empty read-only directory (or file);
 - the workspace's files (``Workspace``, written by the trusted side) read-only at ``/jail``;
 - its home ``/home/student`` and the scratch areas ``/tmp`` and ``/dev/shm``: fresh tmpfs mounts
-  of ``Limits.tmpfs_bytes`` each, gone with the jail (nothing it writes reaches the host's disk);
+  of ``Limits.tmpfs_bytes`` each, gone with the jail (nothing it writes reaches the host's disk),
+  holding only private copies of what the trusted side seeds there (``seed``: e.g. matplotlib's
+  font list, see ``warm_caches``);
 - a fresh ``/proc`` of its own PID namespace and a minimal ``/dev``.
 
 It runs in new user, mount, PID, network (loopback only), IPC and UTS namespaces, as uid 1000

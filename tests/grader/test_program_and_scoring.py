@@ -146,3 +146,57 @@ def test_the_default_limits_nest():
     from grader.limits import nesting_problems
 
     assert nesting_problems() == []
+
+
+def _metadata_check_outcome(step, nb) -> str:
+    try:
+        step.preprocess(nb, {})
+        return "valid"
+    except Exception as exc:  # the class and message are what the comparison is about
+        return f"{type(exc).__name__}: {exc}"
+
+
+def test_the_cell_metadata_check_agrees_with_nbgraders_own():
+    """``CheckCellMetadataOnce`` (its schema prepared once per process) accepts and refuses exactly
+    what nbgrader's ``CheckCellMetadata`` does, with the same errors, on the released notebook and
+    on copies with one field of one graded cell spoiled."""
+    import copy
+
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    from grader.nbgrader_setup.preprocessors import CheckCellMetadataOnce
+
+    release = nbformat.read(ROOT / "course" / "week4_attention" / "attention.ipynb", as_version=4)
+    graded = [i for i, c in enumerate(release.cells) if c.metadata.get("nbgrader", {}).get("grade_id")][:4]
+    spoilt = [("points", "two"), ("grade", "yes"), ("schema_version", 2), ("schema_version", 4), ("extra", 1),
+              ("grade_id", ""), ("grade_id", 5), ("locked", None)]
+    cases = [release]
+    for index in graded:
+        for key, value in spoilt:
+            nb = copy.deepcopy(release)
+            nb.cells[index].metadata["nbgrader"][key] = value
+            cases.append(nb)
+    outcomes = [(_metadata_check_outcome(CheckCellMetadata(), nb), _metadata_check_outcome(CheckCellMetadataOnce(), nb))
+                for nb in cases]
+    assert outcomes[0] == ("valid", "valid")
+    assert sum(theirs != "valid" for theirs, _ in outcomes) >= len(graded) * 5  # the spoilt copies are refused
+    assert [ours for _, ours in outcomes] == [theirs for theirs, _ in outcomes]
+
+
+def test_rendered_outputs_are_copied_and_invalid_ones_dropped():
+    """Outputs of the jail's notebook reach nbgrader's cells by position when valid; an invalid one
+    becomes a note (checked in one pass when all are valid, one by one otherwise)."""
+    from grader.nbgrader_setup.preprocessors import copy_outputs
+
+    stream = {"output_type": "stream", "name": "stdout", "text": "hi\n"}
+    result = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/plain": "42"}}
+    broken = {"output_type": "stream", "name": "stdout"}  # no text
+    for outputs, expected in (([stream, result], ["hi\n", "42"]),
+                              ([stream, broken, result], ["hi\n", "[grader: an invalid output was dropped]\n", "42"])):
+        ours = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("1")])
+        jailed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("1")])
+        jailed.cells[1]["outputs"] = outputs
+        copy_outputs(jailed, ours)
+        shown = [o.get("text") or o["data"]["text/plain"] for o in ours.cells[1].outputs]
+        assert shown == expected
+        nbformat.validate(ours)

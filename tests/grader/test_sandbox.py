@@ -555,3 +555,68 @@ def test_the_jails_weigh_as_many_processes_as_there_are_jails():
     finally:
         for jail in jails:
             jail.remove()
+
+
+# ---------------------------------------------------------------------- what each jail starts with
+@needs_sandbox
+def test_a_seeded_file_is_each_jails_own_copy(tmp_path):
+    """Seeded content lands in the jail's own home, writable there; what one jail does to its copy
+    never reaches the next jail. Seeds outside the scratch areas are refused."""
+    seed = {f"{jail.JAIL_HOME}/.cache/note.txt": b"from the grader"}
+    script = (f"p = '{jail.JAIL_HOME}/.cache/note.txt'\nprint(open(p).read())\n"
+              "open(p, 'w').write('changed by a student')\nprint(open(p).read())")
+    first = jail.run([sys.executable, "-c", script], seed=seed, limits=FAST)
+    second = jail.run([sys.executable, "-c", script], seed=seed, limits=FAST)
+    assert first.stdout.splitlines() == ["from the grader", "changed by a student"], first.stderr
+    assert second.stdout.splitlines()[0] == "from the grader"
+    with pytest.raises(ValueError, match="scratch"):
+        jail.run([sys.executable, "-c", "pass"], seed={"/etc/profile": b"x"})
+
+
+@needs_sandbox
+def test_jails_start_with_the_font_list_and_utils_bytecode_and_cannot_write_either(jail_paths):
+    """matplotlib finds its font list ready (it does not rebuild it) and ``utils`` imports from bytecode
+    the trusted side compiled, which the jail cannot write."""
+    from grader.sandbox.warm_caches import font_cache_seed
+
+    seed = font_cache_seed()
+    assert seed and all(p.startswith(f"{jail.JAIL_HOME}/.matplotlib/fontlist-") for p in seed)
+    hide, expose = jail_paths
+    script = textwrap.dedent(f"""
+        import os
+        d = {jail.JAIL_HOME + '/.matplotlib'!r}
+        before = {{n: os.stat(os.path.join(d, n)).st_mtime_ns for n in os.listdir(d)}} if os.path.isdir(d) else {{}}
+        import matplotlib.font_manager, utils
+        print({{n: os.stat(os.path.join(d, n)).st_mtime_ns for n in os.listdir(d)}} == before != {{}})
+        print(utils.__cached__ is not None and os.path.exists(utils.__cached__))
+        try:
+            open(os.path.join(os.path.dirname(utils.__cached__), "x.pyc"), "wb")
+            print("wrote")
+        except OSError:
+            print("read-only")
+    """)
+    argv, files = [sys.executable, "-B", "{base}/probe.py"], {"probe.py": script}
+    result = jail.run(argv, hide=hide, expose=expose, limits=FAST, files=files, seed=seed)
+    assert result.stdout.splitlines() == ["True", "True", "read-only"], result.stdout + result.stderr
+    unseeded = jail.run(argv, hide=hide, expose=expose, limits=FAST, files=files)
+    assert unseeded.stdout.splitlines()[0] == "False"  # without the seed, matplotlib builds its own
+
+
+@needs_sandbox
+def test_the_check_worker_loads_pyplot_when_the_students_code_first_uses_it(jail_paths):
+    program = """
+        import sys
+        import matplotlib.pyplot as plt
+
+        def loaded():
+            return type(sys.modules["matplotlib.pyplot"]).__name__ == "module"
+
+        def draw():
+            fig, ax = plt.subplots()
+            ax.plot([1, 2, 3])
+            return len(ax.lines)
+    """
+    with session(program, jail_paths) as student:
+        assert student.call("loaded") is False
+        assert student.call("draw") == 1
+        assert student.call("loaded") is True
