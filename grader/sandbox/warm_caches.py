@@ -45,7 +45,7 @@ for name in sorted(os.listdir({MPL_DIR!r})):
 sys.stdout.write(json.dumps(found))
 """
 BUILD_LIMITS = Limits(wall_seconds=120.0, cpu_seconds=60)
-_lock = threading.Lock()
+_font_lock, _compile_lock = threading.Lock(), threading.Lock()  # building the font list starts a jail
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,7 +66,7 @@ def _font_cache() -> tuple[tuple[str, bytes], ...]:
 def font_cache_seed() -> dict[str, bytes]:
     """``{path in the jail: content}``: matplotlib's font list as a fresh jail builds it (empty
     when it cannot be built); for ``JailedProcess(seed=...)``. Built once per process."""
-    with _lock:
+    with _font_lock:
         return dict(_font_cache())
 
 
@@ -84,5 +84,5 @@ def precompile(paths: Iterable[Path]) -> None:
     written (a read-only install already has its bytecode)."""
     for path in paths:
         if (Path(path) / "__init__.py").is_file():
-            with _lock:
+            with _compile_lock:
                 _precompiled(str(path))
