@@ -21,7 +21,9 @@ turns them into scores.
 from __future__ import annotations
 
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -46,9 +48,10 @@ def pytest_configure(config):
     config._grader_program = ("", "")  # (kind, reason) when the student's answers could not be loaded
 
 
-@pytest.fixture(scope="session")
-def student(request):
-    """A ``StudentSession`` on the submission's code (see ``grader.pipeline.answers``)."""
+@contextmanager
+def student_session(request, extra: Sequence[str] = ()):
+    """A ``StudentSession`` on the submission's code (see ``grader.pipeline.answers``), with the
+    source snippets ``extra`` appended (a week's probe functions); skips without ``--submission``."""
     import nbformat
 
     from ..sandbox.paths import jail_paths
@@ -60,9 +63,16 @@ def student(request):
         pytest.skip("no --submission given")
     nb = nbformat.read(submission, as_version=4)
     hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
-    with StudentSession(build_program(nb), hide=hide, expose=expose,
+    with StudentSession(build_program(nb) + list(extra), hide=hide, expose=expose,
                         limits=CHECK_JAIL, request_timeout=CHECK_TIMEOUT, start_timeout=CHECK_START,
                         max_restarts=CHECK_RESTARTS) as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def student(request):
+    """A ``StudentSession`` on the submission's code (see ``grader.pipeline.answers``)."""
+    with student_session(request) as session:
         yield session
         failure = session._start_failure
         if isinstance(failure, (StudentTimeout, StudentCrashed)):

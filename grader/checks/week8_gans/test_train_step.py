@@ -12,17 +12,11 @@ returned losses and the parameters after. The same recorder runs here on the ref
 What the student's code could fake is only its own record, and faking it right means knowing
 the gradients of the reference update for weights it never saw.
 """
-from pathlib import Path
-
-import nbformat
 import numpy as np
 import pytest
 
+from grader.checks.harness import student_session
 from grader.checks.week8_gans import reference
-from grader.limits import CHECK_JAIL, CHECK_RESTARTS, CHECK_START, CHECK_TIMEOUT
-from grader.sandbox.paths import jail_paths
-from grader.pipeline.answers import build_program
-from grader.sandbox import StudentSession
 from utils.checks.week8_gans import (fresh_probe_networks, judge_detached, judge_gradients, judge_order, judge_result,
                                      probe_networks, record_train_step, waves)
 
@@ -43,15 +37,7 @@ RUNS = {"first": (0.35, False), "second": (2.2, False), "saturating": (0.35, Tru
 @pytest.fixture(scope="module")
 def probe(request):
     """A session on the submission's program plus the probe (its own jailed worker)."""
-    opt = request.config.getoption
-    submission = opt("--submission")
-    if not submission:
-        pytest.skip("no --submission given")
-    nb = nbformat.read(submission, as_version=4)
-    hide, expose = jail_paths(Path(opt("--course-root") or Path(submission).parent))
-    with StudentSession(build_program(nb) + [PROBE], hide=hide, expose=expose,
-                        limits=CHECK_JAIL, request_timeout=CHECK_TIMEOUT, start_timeout=CHECK_START,
-                        max_restarts=CHECK_RESTARTS) as session:
+    with student_session(request, [PROBE]) as session:
         yield session
 
 
