@@ -11,7 +11,11 @@ One LSTM step, with PyTorch's gate order i, f, g, o::
 whole sequence as ONE autograd node: the input projections of all time steps are one
 GEMM, each step adds one GEMM for the hidden path, and the backward (backpropagation
 through time) is written out on raw arrays. This keeps a 50-step sequence at one graph
-node instead of hundreds.
+node instead of hundreds. The backward walks back through time in blocks of
+``BPTT_BLOCK`` steps, computing each block's gate derivatives just before it needs them
+(while they are still in cache) and adding the weight gradients of all steps with one
+GEMM each at the end. ``LSTM`` is a ``StackedRecurrent`` like ``RNN`` and ``GRU``
+(parameter names, layouts, stacking, dropout), with the pair (h, c) as its state.
 """
 from __future__ import annotations
 
