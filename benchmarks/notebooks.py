@@ -126,6 +126,9 @@ def main(argv=None) -> int:
     for path in paths:
         print(f"  running {path.relative_to(REPO)} ...", file=sys.stderr, flush=True)
         rows.append(_child(["--one", str(path)]))
+        r = rows[-1]  # as it finishes, so that an interrupted run still says what it measured
+        print(f"    {r['seconds']:.1f} s, kernel CPU {r['kernel_cpu_seconds']:.1f} s, peak {r['kernel_peak_mib']:.0f} MiB, "
+              f"load average {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
     lines = [f"load average {os.getloadavg()[0]:.1f} after the run",
              "| notebook | seconds | kernel CPU s | kernel peak RSS (MiB) | under 30 s | under 1 GiB | slowest cell | errors |",
              "|---|---:|---:|---:|---|---|---|---|"]

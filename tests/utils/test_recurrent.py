@@ -179,3 +179,34 @@ def test_lstm_runs_on_device(device, rng):
     out, (h_n, c_n) = m(Tensor(rng.standard_normal((5, 2, 3)), device=device))
     out.sum().backward()
     assert out.device == device and m.weight_hh_l0.grad is not None
+
+
+@pytest.mark.parametrize("block", [1, 2, 100])
+def test_lstm_backward_in_blocks_matches_a_loop_of_cells_and_gradchecks(rng, monkeypatch, block):
+    """The fused backward walks back through time in blocks of BPTT_BLOCK steps (5 = 2 + 2 + 1 when 2):
+    its gradients must equal those of the readable twin, a Python loop of LSTMCell steps."""
+    import utils.nn.recurrent as recurrent
+
+    monkeypatch.setattr(recurrent, "BPTT_BLOCK", block)
+    m = LSTM(2, 3).double()
+    cell = LSTMCell(2, 3).double()
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(cell, name).data[...] = getattr(m, f"{name}_l0").data
+    x = t64(rng.standard_normal((5, 2, 2)), True)
+    h0, c0 = t64(rng.standard_normal((1, 2, 3)), True), t64(rng.standard_normal((1, 2, 3)), True)
+    weights = np.linspace(-1.0, 1.0, 5 * 2 * 3).reshape(5, 2, 3)
+
+    out, (h_n, c_n) = m(x, (h0, c0))
+    ((out * t64(weights)).sum() + (c_n * 0.5).sum()).backward()
+    fused = [a.grad.copy() for a in (x, h0, c0, *m.parameters())]
+    for t in (x, h0, c0):
+        t.grad = None
+    h, c, loss = h0[0], c0[0], 0.0
+    for t in range(5):
+        h, c = cell(x[t], (h, c))
+        loss = loss + (h * t64(weights[t])).sum()
+    (loss + (c * 0.5).sum()).backward()
+    looped = [a.grad for a in (x, h0, c0, *cell.parameters())]
+    for got, want in zip(fused, looped):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    gradcheck(lambda *_: m(x, (h0, c0))[0], x, h0, c0, *m.parameters())

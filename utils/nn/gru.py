@@ -176,5 +176,6 @@ class GRU(StackedRecurrent):
     GATES = 3
     NAME = "GRU"
 
-    def _layer(self, x, h0, k):
-        return gru_layer(x, h0, *self._weights(k))
+    def _layer(self, x, state0, k):
+        out = gru_layer(x, state0[0], *self._weights(k))  # (T, N, H)
+        return out, (out[-1],)

@@ -234,7 +234,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
             shift = (g_hat @ ones_d)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat)
             gx = x_hat * (coef * invstd)  # (M, D)
             gx += shift * invstd
-            xp.subtract(g_hat * invstd, gx, out=gx)
+            scaled = xp.multiply(g_hat, invstd, out=g_hat if w is not None else None)  # g_hat is g's own copy when w is set
+            xp.subtract(scaled, gx, out=gx)
             gx = gx.reshape(x.shape)
         if weight is not None and weight.requires_grad:
             gw = xp.einsum("md,md->d", g, x_hat).reshape(shape)  # normalized_shape

@@ -11,17 +11,21 @@ One LSTM step, with PyTorch's gate order i, f, g, o::
 whole sequence as ONE autograd node: the input projections of all time steps are one
 GEMM, each step adds one GEMM for the hidden path, and the backward (backpropagation
 through time) is written out on raw arrays. This keeps a 50-step sequence at one graph
-node instead of hundreds.
+node instead of hundreds. The backward walks back through time in blocks of
+``BPTT_BLOCK`` steps, computing each block's gate derivatives just before it needs them
+(while they are still in cache) and adding the weight gradients of all steps with one
+GEMM each at the end. ``LSTM`` is a ``StackedRecurrent`` like ``RNN`` and ``GRU``
+(parameter names, layouts, stacking, dropout), with the pair (h, c) as its state.
 """
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..tensor import Tensor, stack
-from .dropout import dropout as _dropout
+from ..tensor import Tensor
 from .module import Module
-from .rnn import recurrent_parameter
+from .rnn import StackedRecurrent, recurrent_parameter
 
 
+BPTT_BLOCK = 8  # time steps whose backward factors are computed together (a block stays in cache)
 _uniform = recurrent_parameter  # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's init for every recurrent weight and bias
 
 
@@ -89,6 +93,9 @@ class LSTMCell(Module):
 def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih=None, bias_hh=None) -> Tensor:
     """Run one LSTM layer over a whole sequence as a single fused autograd op.
 
+    ``LSTMCell`` is the readable per-step twin: the tests check both against a NumPy loop
+    and PyTorch and gradcheck both.
+
     Args:
         x: (T, N, I) time-major input.
         h0, c0: (N, H) initial hidden and cell state.
@@ -105,7 +112,8 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
     Wih, Whh = weight_ih.data, weight_hh.data
 
     # sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so ONE tanh per step activates all four gates:
-    # the i, f, o columns are pre-scaled by 1/2 and mapped back with a multiply-add.
+    # the i, f, o columns are pre-scaled by 1/2 (exact in floating point: the products are
+    # the same numbers as scaling afterwards) and mapped back with a multiply-add.
     half = xp.full((4, H), 0.5, dtype=dt)
     half[2] = 1.0
     col_scale = half.reshape(4 * H)  # (4H,) 0.5 for i, f, o; 1 for g
@@ -114,13 +122,14 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
     WhhT = Whh.T * col_scale  # (H, 4H)
 
     x2 = x.data.reshape(T * N, I)  # (T*N, I)
-    pre = x2 @ Wih.T  # (T*N, 4H): every time step's input projection in one GEMM
+    pre = x2 @ (Wih * col_scale[:, None]).T  # (T*N, 4H): every time step's (pre-scaled) input projection in one GEMM
     if bias_ih is not None:
-        pre += bias_ih.data + bias_hh.data
-    pre = (pre * col_scale).reshape(T, N, 4 * H)  # (T, N, 4H)
+        pre += (bias_ih.data + bias_hh.data) * col_scale
+    pre = pre.reshape(T, N, 4 * H)  # (T, N, 4H)
 
     acts = xp.empty((T, N, 4 * H), dtype=dt)  # activated gates [i | f | g | o] per step
-    hs = xp.empty((T + 1, N, H), dtype=dt)  # h_0 .. h_T
+    hbuf = xp.empty((T + 2, N, H), dtype=dt)  # h_0 .. h_T, then c_T: hbuf[1:] is the packed output, no copy
+    hs = hbuf[:T + 1]  # h_0 .. h_T
     cs = xp.empty((T + 1, N, H), dtype=dt)  # c_0 .. c_T
     tanh_c = xp.empty((T, N, H), dtype=dt)  # tanh(c_1) .. tanh(c_T)
     ig = xp.empty((N, H), dtype=dt)
@@ -138,34 +147,54 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
         cs[t + 1] += ig  # c_t = f * c_{t-1} + i * g
         xp.tanh(cs[t + 1], out=tanh_c[t])
         xp.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
-
-    packed = xp.concatenate([hs[1:], cs[T:]], axis=0)  # (T + 1, N, H)
+    hbuf[T + 1] = cs[T]
+    packed = hbuf[1:]  # (T + 1, N, H)
 
     def backward(grad):
-        # Every factor that does not depend on the incoming gradient, for all steps at once.
         a4 = acts.reshape(T, N, 4, H)
         i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]  # (T, N, H) each
-        coef = xp.empty((T, N, 3, H), dtype=dt)  # d a_{i,f,g} = dc * coef
-        coef[:, :, 0] = g * i * (1.0 - i)
-        coef[:, :, 1] = cs[:T] * f * (1.0 - f)
-        coef[:, :, 2] = i * (1.0 - g * g)
-        dc_from_dh = o * (1.0 - tanh_c * tanh_c)  # (T, N, H): dc = dh * this + dc_next
-        da_o = tanh_c * o * (1.0 - o)  # (T, N, H): d a_o = dh * this
-
         g_h = grad[:T]  # (T, N, H) gradient reaching each h_t from outside
         dA = xp.empty((T, N, 4 * H), dtype=dt)  # gradient of the pre-activation gates
         dA4 = dA.reshape(T, N, 4, H)
+        # The factors that do not depend on the incoming gradient are computed for a block of
+        # BPTT_BLOCK steps at a time, just before the loop walks back through them, so that
+        # they are still in cache when it reads them.
+        B = min(T, BPTT_BLOCK)
+        coef = xp.empty((B, N, 3, H), dtype=dt)  # d a_{i,f,g} = dc * coef
+        dc_from_dh = xp.empty((B, N, H), dtype=dt)  # dc = dh * this + dc_next
+        da_o = xp.empty((B, N, H), dtype=dt)  # d a_o = dh * this
+        scratch = xp.empty((B, N, H), dtype=dt)
+        dh, dc = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
         dh_next = xp.zeros((N, H), dtype=dt)
         dc_next = grad[T].copy()  # (N, H)
-        for t in range(T - 1, -1, -1):
-            dh = g_h[t] + dh_next  # (N, H)
-            dc = dh * dc_from_dh[t]
-            dc += dc_next
-            xp.multiply(coef[t], dc[:, None, :], out=dA4[t, :, :3])  # d a_i, d a_f, d a_g
-            xp.multiply(dh, da_o[t], out=dA4[t, :, 3])  # d a_o
-            dh_next = dA[t] @ Whh  # (N, H)
-            dc_next = dc * f[t]
+        for end in range(T, 0, -B):
+            lo = max(0, end - B)
+            n, s = end - lo, slice(lo, end)
+            # Each factor written into its buffer in place: the same products, in the same order, as the comments.
+            c_i, c_f, c_g, d_c, d_o, tmp = coef[:n, :, 0], coef[:n, :, 1], coef[:n, :, 2], dc_from_dh[:n], da_o[:n], scratch[:n]
+            xp.multiply(g[s], i[s], out=c_i)
+            c_i *= xp.subtract(1.0, i[s], out=tmp)  # g * i * (1 - i)
+            xp.multiply(cs[s], f[s], out=c_f)
+            c_f *= xp.subtract(1.0, f[s], out=tmp)  # c_{t-1} * f * (1 - f)
+            xp.multiply(g[s], g[s], out=c_g)
+            xp.subtract(1.0, c_g, out=c_g)
+            c_g *= i[s]  # i * (1 - g^2)
+            xp.multiply(tanh_c[s], tanh_c[s], out=d_c)
+            xp.subtract(1.0, d_c, out=d_c)
+            d_c *= o[s]  # o * (1 - tanh(c)^2)
+            xp.multiply(tanh_c[s], o[s], out=d_o)
+            d_o *= xp.subtract(1.0, o[s], out=tmp)  # tanh(c) * o * (1 - o)
+            for t in range(end - 1, lo - 1, -1):
+                j = t - lo
+                xp.add(g_h[t], dh_next, out=dh)  # (N, H)
+                xp.multiply(dh, d_c[j], out=dc)
+                dc += dc_next
+                xp.multiply(coef[j], dc[:, None, :], out=dA4[t, :, :3])  # d a_i, d a_f, d a_g
+                xp.multiply(dh, d_o[j], out=dA4[t, :, 3])  # d a_o
+                xp.matmul(dA[t], Whh, out=dh_next)  # (N, H)
+                xp.multiply(dc, f[t], out=dc_next)
         dA2 = dA.reshape(T * N, 4 * H)  # (T*N, 4H)
+        # The weight gradients of all time steps: one GEMM each, over T*N rows.
         gx = (dA2 @ Wih).reshape(T, N, I) if x.requires_grad else None  # (T, N, I)
         gWih = dA2.T @ x2 if weight_ih.requires_grad else None  # (4H, I)
         gWhh = dA2.T @ hs[:T].reshape(T * N, H) if weight_hh.requires_grad else None  # (4H, H)
@@ -178,7 +207,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
     return Tensor._make(packed, parents, backward, "lstm_layer")
 
 
-class LSTM(Module):
+class LSTM(StackedRecurrent):
     """A multi-layer LSTM over whole sequences, PyTorch's ``nn.LSTM``.
 
     Args:
@@ -200,64 +229,11 @@ class LSTM(Module):
         and (h_n, c_n), each (num_layers, N, H) — every layer's final state.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, device=None, dtype=None):
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"LSTM: num_layers must be at least 1, got {num_layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"LSTM: dropout must be in [0, 1), got {dropout}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = float(dropout)
-        H = hidden_size
-        for k in range(num_layers):
-            in_k = input_size if k == 0 else H
-            setattr(self, f"weight_ih_l{k}", _uniform((4 * H, in_k), H, dtype, device))
-            setattr(self, f"weight_hh_l{k}", _uniform((4 * H, H), H, dtype, device))
-            if bias:
-                setattr(self, f"bias_ih_l{k}", _uniform((4 * H,), H, dtype, device))
-                setattr(self, f"bias_hh_l{k}", _uniform((4 * H,), H, dtype, device))
+    GATES = 4
+    STATES = 2
+    NAME = "LSTM"
 
-    def forward(self, x, hx=None):
-        x = self._input(x)
-        H, layers = self.hidden_size, self.num_layers
-        layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
-        if x.ndim != 3 or x.shape[-1] != self.input_size:
-            raise ValueError(f"LSTM: expected input of shape {layout} with I={self.input_size}, got {x.shape}")
-        if x.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"LSTM: expected input of dtype {self.weight_ih_l0.dtype} (the weights' dtype), got {x.dtype}")
-        if self.batch_first:
-            x = x.transpose(0, 1)  # (T, N, I)
-        T, N, _ = x.shape
-        if T == 0:
-            raise ValueError("LSTM: the input sequence is empty (T = 0)")
-        if hx is None:
-            zeros = x.xp.zeros((layers, N, H), dtype=x.dtype)
-            h0, c0 = Tensor._make(zeros), Tensor._make(zeros)
-        else:
-            h0, c0 = self._input(hx[0]), self._input(hx[1])
-            if h0.shape != (layers, N, H) or c0.shape != (layers, N, H):
-                raise ValueError(f"LSTM: expected h0 and c0 of shape (num_layers, N, H) = {(layers, N, H)}, got {h0.shape} and {c0.shape}")
-
-        h_n, c_n = [], []
-        out = x
-        for k in range(layers):
-            if k > 0 and self.dropout > 0.0:
-                out = _dropout(out, self.dropout, self.training)  # (T, N, H)
-            packed = lstm_layer(out, h0[k], c0[k], getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
-                                getattr(self, f"bias_ih_l{k}") if self.bias else None,
-                                getattr(self, f"bias_hh_l{k}") if self.bias else None)  # (T + 1, N, H)
-            out = packed[:T]  # (T, N, H)
-            h_n.append(packed[T - 1])  # (N, H)
-            c_n.append(packed[T])  # (N, H)
-        if self.batch_first:
-            out = out.transpose(0, 1)  # (N, T, H)
-        return out, (stack(h_n, axis=0), stack(c_n, axis=0))  # (num_layers, N, H) each
-
-    def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bias={self.bias}, "
-                f"batch_first={self.batch_first}, dropout={self.dropout}")
+    def _layer(self, x, state0, k):
+        T = x.shape[0]
+        packed = lstm_layer(x, *state0, *self._weights(k))  # (T + 1, N, H)
+        return packed[:T], (packed[T - 1], packed[T])  # (T, N, H), ((N, H), (N, H))

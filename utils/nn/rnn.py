@@ -10,9 +10,9 @@ in one GEMM, one GEMM per step for the hidden path, and backpropagation through 
 written out on raw arrays. The two are tested against each other, against finite
 differences (float64) and against PyTorch where it is installed.
 
-``StackedRecurrent`` holds what ``RNN`` and ``GRU`` share: PyTorch's parameter names
-(``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``), the
-``(T, N, *)`` / ``batch_first`` layouts, stacking and dropout between layers.
+``StackedRecurrent`` holds what ``RNN``, ``GRU`` and ``LSTM`` share: PyTorch's parameter
+names (``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``), the
+``(T, N, *)`` / ``batch_first`` layouts, the initial state, stacking and dropout between layers.
 """
 from __future__ import annotations
 
@@ -152,13 +152,16 @@ def rnn_layer(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_
 
 
 class StackedRecurrent(Module):
-    """What ``RNN`` and ``GRU`` share: parameters per layer, layouts, stacking, dropout.
+    """What ``RNN``, ``GRU`` and ``LSTM`` share: parameters per layer, layouts, state, stacking, dropout.
 
-    Subclasses set ``GATES`` (1 for RNN, 3 for GRU) and ``NAME`` and implement
-    ``_layer(x (T, N, I), h0 (N, H), k) -> (T, N, H)``.
+    Subclasses set ``GATES`` (1 for RNN, 3 for GRU, 4 for LSTM), ``STATES`` (1: the state
+    is h; 2: it is the pair (h, c), as in LSTM) and ``NAME``, and implement
+    ``_layer(x (T, N, I), state0, k) -> (out (T, N, H), final)`` where ``state0`` and
+    ``final`` are tuples of ``STATES`` tensors, each (N, H).
     """
 
     GATES = 1
+    STATES = 1
     NAME = "StackedRecurrent"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -188,12 +191,23 @@ class StackedRecurrent(Module):
         get = lambda name: getattr(self, f"{name}_l{k}") if self.bias or name.startswith("weight") else None  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
-    def _layer(self, x: Tensor, h0: Tensor, k: int) -> Tensor:
+    def _layer(self, x: Tensor, state0: tuple, k: int):
         raise NotImplementedError
+
+    def _initial_state(self, hx, x: Tensor) -> tuple:
+        """``STATES`` tensors, each (num_layers, N, H): zeros for ``hx=None``, else ``hx`` checked."""
+        H, layers, N = self.hidden_size, self.num_layers, x.shape[1]
+        if hx is None:
+            return (Tensor._make(x.xp.zeros((layers, N, H), dtype=x.dtype)),) * self.STATES
+        state = (self._input(hx),) if self.STATES == 1 else tuple(self._input(hx[j]) for j in range(self.STATES))
+        if any(s.shape != (layers, N, H) for s in state):
+            names = "h0" if self.STATES == 1 else "h0 and c0"
+            raise ValueError(f"{self.NAME}: expected {names} of shape (num_layers, N, H) = {(layers, N, H)}, "
+                             f"got {' and '.join(str(s.shape) for s in state)}")
+        return state
 
     def forward(self, x, hx=None):
         x = self._input(x)
-        H, layers = self.hidden_size, self.num_layers
         layout = "(N, T, I)" if self.batch_first else "(T, N, I)"
         if x.ndim != 3 or x.shape[-1] != self.input_size:
             raise ValueError(f"{self.NAME}: expected input of shape {layout} with I={self.input_size}, got {x.shape}")
@@ -201,25 +215,20 @@ class StackedRecurrent(Module):
             raise TypeError(f"{self.NAME}: expected input of dtype {self.weight_ih_l0.dtype} (the weights' dtype), got {x.dtype}")
         if self.batch_first:
             x = x.transpose(0, 1)  # (T, N, I)
-        T, N, _ = x.shape
-        if T == 0:
+        if x.shape[0] == 0:
             raise ValueError(f"{self.NAME}: the input sequence is empty (T = 0)")
-        if hx is None:
-            h0 = Tensor._make(x.xp.zeros((layers, N, H), dtype=x.dtype))
-        else:
-            h0 = self._input(hx)
-            if h0.shape != (layers, N, H):
-                raise ValueError(f"{self.NAME}: expected h0 of shape (num_layers, N, H) = {(layers, N, H)}, got {h0.shape}")
-        h_n = []
+        state0 = self._initial_state(hx, x)  # STATES x (num_layers, N, H)
+        finals = []
         out = x
-        for k in range(layers):
+        for k in range(self.num_layers):
             if k > 0 and self.dropout > 0.0:
                 out = _dropout(out, self.dropout, self.training)  # (T, N, H)
-            out = self._layer(out, h0[k], k)  # (T, N, H)
-            h_n.append(out[T - 1])  # (N, H)
+            out, final = self._layer(out, tuple(s[k] for s in state0), k)  # (T, N, H), STATES x (N, H)
+            finals.append(final)
         if self.batch_first:
             out = out.transpose(0, 1)  # (N, T, H)
-        return out, stack(h_n, axis=0)  # (num_layers, N, H)
+        state = tuple(stack([f[j] for f in finals], axis=0) for j in range(self.STATES))  # each (num_layers, N, H)
+        return out, state[0] if self.STATES == 1 else state
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bias={self.bias}, "
@@ -255,8 +264,9 @@ class RNN(StackedRecurrent):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, device, dtype)
         self.nonlinearity = _check_nonlinearity(nonlinearity, "RNN")
 
-    def _layer(self, x, h0, k):
-        return rnn_layer(x, h0, *self._weights(k), nonlinearity=self.nonlinearity)
+    def _layer(self, x, state0, k):
+        out = rnn_layer(x, state0[0], *self._weights(k), nonlinearity=self.nonlinearity)  # (T, N, H)
+        return out, (out[-1],)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
