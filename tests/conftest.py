@@ -42,8 +42,21 @@ SLOW_MODULES = {
 }
 SLOW_FIXTURES = {"pilot_course"}
 
+# `make test` runs on every core with pytest-xdist (`-n 2 --dist loadgroup`); an xdist_group runs
+# on one worker, test after test. "pilot-class": the tests of the session's graded pilot class
+# (built once per worker that asks for it), and the two tests that make host-wide traces on
+# purpose (a stale jail cgroup, a System V segment) that the class's leftover check would see.
+PILOT_GROUP = "pilot-class"
+LEAVES_HOST_TRACES = {
+    "tests/grader/test_sandbox.py::test_the_cgroups_of_a_killed_grader_are_swept",
+    "tests/grader/test_jail_hostile.py::test_the_leftover_check_sees_what_a_batch_leaves",
+}
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name in SLOW_MODULES or SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "pilot_course" in fixtures or item.nodeid in LEAVES_HOST_TRACES:
+            item.add_marker(pytest.mark.xdist_group(PILOT_GROUP))
