@@ -16,7 +16,10 @@ import pytest
 
 from grader.course import Course
 from grader.course.generate import generate
-from grader.pipeline.hidden_checks import cell_test_files, checks_dir, hidden_cells, run_checks
+from grader.limits import CHECKS_WALL
+from grader.pipeline.hidden_checks import cell_test_files
+from grader.pipeline.stage_server import close_all, server_for
+from grader.records import StageRequest
 from grader.nbgrader_setup.cells import grade_id
 from grader.pipeline.batch import grade_many
 from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
@@ -104,13 +107,23 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         assert not unknown, f"mutant {name} replaces unknown answer cells {unknown}"
         nbformat.write(with_answers(source, replaced), tmp_path / f"{name}.ipynb")
     zero = zero_mutants(week)  # lying and delegating answers: only their own cell's checks run, and must all fail
+    reference = course.solutions / week / course.notebook_name(week)
 
     def run(name):
-        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else None
-        return run_checks(week, tmp_path / f"{name}.ipynb", course.root, tests=tests)
+        """The checks on one notebook as grading runs them: on this thread's stage server (pytest and the
+        checks imported once), the student's code in jails of its own."""
+        notebook = reference if name is None else tmp_path / f"{name}.ipynb"
+        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else []
+        request = StageRequest("checks", str(course.root), week, notebook=str(notebook), tests=[str(t) for t in tests])
+        return server_for(course).request(request, CHECKS_WALL)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # each run is its own pytest process and jail
-        results = dict(zip(broken, pool.map(run, broken)))
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two runs at a time, each with its own jails
+            on_reference = pool.submit(run, None)
+            results = dict(zip(broken, pool.map(run, broken)))
+            on_reference = on_reference.result()
+    finally:
+        close_all()  # the stage servers of both threads
     for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
         cell, _, prefix = spec.partition(":")
         earned = [t.name for t in results[name].tests if t.grade_id == cell and t.passed and t.name.startswith(prefix)]
@@ -122,6 +135,7 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         assert failed, f"mutant {name!r} passes every hidden check: the checks cannot tell it from the reference"
         for test in failed:
             caught_by.setdefault(test, []).append(name)
-    all_tests = {t.nodeid for t in run_checks(week, course.solutions / week / course.notebook_name(week), course.root).tests}
+    assert not on_reference.error and on_reference.tests, f"the checks did not run on the reference: {on_reference.error}"
+    all_tests = {t.nodeid for t in on_reference.tests}
     never = sorted(all_tests - set(caught_by))
     assert not never, f"hidden checks that no broken reference fails (they cannot fail): {never}"
