@@ -1,4 +1,6 @@
 """Shared fixtures: the device parametrisation that skips CUDA cleanly without a GPU."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -53,6 +55,7 @@ LEAVES_HOST_TRACES = {
 }
 
 
+@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -60,3 +63,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if "pilot_course" in fixtures or item.nodeid in LEAVES_HOST_TRACES:
             item.add_marker(pytest.mark.xdist_group(PILOT_GROUP))
+    yield
+    # xdist groups by a suffix it writes into the test's id, which pytest 9.2 no longer takes
+    # (pytest-dev/pytest-xdist#1386; pyproject.toml keeps pytest below it): say so, do not split silently
+    if getattr(config.option, "loadgroup", False):
+        ungrouped = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if ungrouped:
+            warnings.warn(pytest.PytestWarning(
+                f"pytest-xdist could not group {len(ungrouped)} tests with pytest {pytest.__version__} (pytest-dev/pytest-xdist"
+                "#1386): each worker grades its own pilot class. Install what pyproject.toml names (make setup)"))
