@@ -16,10 +16,7 @@ import pytest
 
 from grader.course import Course
 from grader.course.generate import generate
-from grader.limits import CHECKS_WALL
-from grader.pipeline.hidden_checks import cell_test_files
-from grader.pipeline.stage_server import close_all, server_for
-from grader.records import StageRequest
+from grader.pipeline.hidden_checks import cell_test_files, run_checks
 from grader.nbgrader_setup.cells import grade_id
 from grader.pipeline.batch import grade_many
 from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
@@ -110,20 +107,14 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
     reference = course.solutions / week / course.notebook_name(week)
 
     def run(name):
-        """The checks on one notebook as grading runs them: on this thread's stage server (pytest and the
-        checks imported once), the student's code in jails of its own."""
         notebook = reference if name is None else tmp_path / f"{name}.ipynb"
-        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else []
-        request = StageRequest("checks", str(course.root), week, notebook=str(notebook), tests=[str(t) for t in tests])
-        return server_for(course).request(request, CHECKS_WALL)
+        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else None
+        return run_checks(week, notebook, course.root, tests=tests)
 
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # two runs at a time, each with its own jails
-            on_reference = pool.submit(run, None)
-            results = dict(zip(broken, pool.map(run, broken)))
-            on_reference = on_reference.result()
-    finally:
-        close_all()  # the stage servers of both threads
+    with ThreadPoolExecutor(max_workers=2) as pool:  # each run is its own pytest process and jail
+        on_reference = pool.submit(run, None)  # beside the mutants, not after them
+        results = dict(zip(broken, pool.map(run, broken)))
+        on_reference = on_reference.result()
     for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
         cell, _, prefix = spec.partition(":")
         earned = [t.name for t in results[name].tests if t.grade_id == cell and t.passed and t.name.startswith(prefix)]
