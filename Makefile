@@ -5,6 +5,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 WEEK   ?= week4_attention
+# pytest-xdist workers for `make test` / `make test-fast` (CI has 2 cores); tests that share the
+# graded pilot class stay on one worker (tests/conftest.py's xdist groups). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+XDIST  := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 
 .PHONY: setup jail-tool test test-fast test-gpu demo lab bench bench-grading release generate autograde feedback export clean
 
@@ -31,10 +35,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test-fast: setup       ## developers' quick loop: everything but notebooks, grading, servers and training
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest $(XDIST) -m "not slow" -q
 
 test: setup            ## the whole test suite (what CI runs)
-	$(PY) -m pytest --durations=10
+	$(PY) -m pytest $(XDIST) --durations=10
 
 test-gpu: setup        ## GPU machines: the gpu-marked tests, every week's notebook whole on CUDA (skips without a GPU)
 	@if $(PY) -c 'import sys; from utils.backend import cupy_available; sys.exit(not cupy_available())'; then \

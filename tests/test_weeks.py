@@ -16,7 +16,7 @@ import pytest
 
 from grader.course import Course
 from grader.course.generate import generate
-from grader.pipeline.hidden_checks import cell_test_files, checks_dir, hidden_cells, run_checks
+from grader.pipeline.hidden_checks import cell_test_files, run_checks
 from grader.nbgrader_setup.cells import grade_id
 from grader.pipeline.batch import grade_many
 from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
@@ -104,13 +104,17 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         assert not unknown, f"mutant {name} replaces unknown answer cells {unknown}"
         nbformat.write(with_answers(source, replaced), tmp_path / f"{name}.ipynb")
     zero = zero_mutants(week)  # lying and delegating answers: only their own cell's checks run, and must all fail
+    reference = course.solutions / week / course.notebook_name(week)
 
     def run(name):
+        notebook = reference if name is None else tmp_path / f"{name}.ipynb"
         tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else None
-        return run_checks(week, tmp_path / f"{name}.ipynb", course.root, tests=tests)
+        return run_checks(week, notebook, course.root, tests=tests)
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # each run is its own pytest process and jail
+        on_reference = pool.submit(run, None)  # beside the mutants, not after them
         results = dict(zip(broken, pool.map(run, broken)))
+        on_reference = on_reference.result()
     for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
         cell, _, prefix = spec.partition(":")
         earned = [t.name for t in results[name].tests if t.grade_id == cell and t.passed and t.name.startswith(prefix)]
@@ -122,6 +126,7 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
         assert failed, f"mutant {name!r} passes every hidden check: the checks cannot tell it from the reference"
         for test in failed:
             caught_by.setdefault(test, []).append(name)
-    all_tests = {t.nodeid for t in run_checks(week, course.solutions / week / course.notebook_name(week), course.root).tests}
+    assert not on_reference.error and on_reference.tests, f"the checks did not run on the reference: {on_reference.error}"
+    all_tests = {t.nodeid for t in on_reference.tests}
     never = sorted(all_tests - set(caught_by))
     assert not never, f"hidden checks that no broken reference fails (they cannot fail): {never}"

@@ -17,6 +17,7 @@ from ..backend import asnumpy
 from ..nn import Linear, Module, Parameter
 from ..tensor import Tensor, no_grad
 from .delegation import forbids
+from .encoder_diagnosis import first_hint, layers_off
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_inputs, check_shape, earlier_exercise_failing, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -300,26 +301,14 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     return out
 
 
-def _branches_off(state: dict) -> dict:
-    """``state`` with every layer's attention output projection and second feed-forward Linear set
-    to zero: each pre-norm layer then passes its input through unchanged."""
-    def off(name):
-        return ".self_attn.out_proj." in name or ".linear2." in name
-    return {name: np.zeros_like(value) if name.startswith("layers.") and off(name) else value for name, value in state.items()}
-
-
 def _diagnose_vit(model, state: dict, golden: dict, received: np.ndarray) -> str:
-    layers = getattr(model, "layers", None)
-    try:
-        post_norm = any(getattr(layer, "norm_first", True) is False for layer in layers)
-    except TypeError:
-        post_norm = False
-    if post_norm:
-        return "the encoder layers are post-norm; build them with norm_first=True (pre-norm, as in ViT)"
-    if np.allclose(received, golden["variant/no_pos"], rtol=1e-4, atol=1e-5):
-        return "the position embeddings were not added to the tokens (add pos_embed after prepending the class token)"
+    hint = first_hint(model, received, golden["variant/no_pos"],
+                      post_norm="the encoder layers are post-norm; build them with norm_first=True (pre-norm, as in ViT)",
+                      no_positions="the position embeddings were not added to the tokens (add pos_embed after prepending the class token)")
+    if hint:
+        return hint
     try:  # every layer switched off: the logits may depend on the class token and pos_embed[0] only
-        model.load_state_dict(_branches_off(state))
+        model.load_state_dict(layers_off(state))
         probe = vit_logits(model)
     except Exception:  # noqa: BLE001 - a diagnosis only
         return ""

@@ -19,6 +19,7 @@ import numpy as np
 from ..backend import asnumpy
 from ..nn import Embedding, LayerNorm, Linear, Module, ModuleList, PositionalEncoding
 from ..tensor import Tensor, no_grad
+from .encoder_diagnosis import first_hint, layers_off
 from .result import CheckItem, CheckResult, check_close, check_gradients_reach_parameters, check_shape, run_student
 from .stored import load_goldens, prefixed, section
 
@@ -275,33 +276,21 @@ def golden_cases(namespace) -> dict[str, np.ndarray]:
     return out
 
 
-def _branches_off(state: dict) -> dict:
-    """``state`` with each layer's attention output projection and second feed-forward Linear at zero:
-    every pre-norm layer then passes its input through unchanged."""
-    def off(name):
-        return name.startswith("layers.") and (".self_attn.out_proj." in name or ".linear2." in name)
-    return {name: np.zeros_like(value) if off(name) else value for name, value in state.items()}
-
-
 def _padded(tokens, extra: int = 3):
     return np.concatenate([tokens, np.full((tokens.shape[0], extra), PAD, dtype=tokens.dtype)], axis=1)
 
 
 def _diagnose_text(model, state: dict, golden: dict, received: np.ndarray) -> str:
-    layers = getattr(model, "layers", None)
-    try:
-        post_norm = any(getattr(layer, "norm_first", True) is False for layer in layers)
-    except TypeError:
-        post_norm = False
-    if post_norm:
-        return "the encoder layers are post-norm; build them with norm_first=True"
-    if np.allclose(received, golden["variant/no_pos"], rtol=1e-4, atol=1e-5):
-        return "the position codes were not added: pass the embedded tokens through self.positional"
+    hint = first_hint(model, received, golden["variant/no_pos"],
+                      post_norm="the encoder layers are post-norm; build them with norm_first=True",
+                      no_positions="the position codes were not added: pass the embedded tokens through self.positional")
+    if hint:
+        return hint
     try:
         longer = text_output(model, _padded(TOKENS))
         if np.allclose(longer, received, rtol=1e-4, atol=1e-5):
             return ""
-        model.load_state_dict(_branches_off(state))
+        model.load_state_dict(layers_off(state))
         plain, plain_longer = text_output(model), text_output(model, _padded(TOKENS))
     except Exception:  # noqa: BLE001 - a diagnosis only
         return ""
