@@ -71,6 +71,7 @@ def run_checks_here(week: str, notebook: Path, course_root: Path, tests=None) ->
     import pytest
 
     os.environ.update(PYTEST_ENV)  # this process only runs the checks and nbgrader: no plugin of its own
+    forget_check_modules(week)
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         results = Path(tmp) / "results.json"
         code = pytest.main(pytest_args(week, notebook, course_root, results, tests))
@@ -80,6 +81,18 @@ def run_checks_here(week: str, notebook: Path, course_root: Path, tests=None) ->
             return load(CheckRun, results.read_text())
         except RecordError as exc:
             return CheckRun(error=f"the hidden checks wrote unreadable results ({exc})")
+
+
+def forget_check_modules(week: str) -> None:
+    """Drop the week's check modules from ``sys.modules``, so that the next run imports them afresh.
+
+    pytest reuses a test module that is already imported, so on a stage server a module-level value
+    (a cache, a record of the student's run) would reach the next student's checks. Re-importing the
+    few check modules costs milliseconds; what they import (``utils``, pytest, nbgrader) stays loaded.
+    """
+    package = f"grader.checks.{week}"
+    for name in [name for name in sys.modules if name == package or name.startswith(package + ".")]:
+        del sys.modules[name]
 
 
 def run_checks(week: str, notebook: Path, course_root: Path, timeout: float = CHECKS_WALL, tests=None) -> CheckRun:

@@ -36,9 +36,10 @@ RUNS = {"first": (0.35, False), "second": (2.2, False), "saturating": (0.35, Tru
 
 @pytest.fixture(scope="module")
 def probe(request):
-    """A session on the submission's program plus the probe (its own jailed worker)."""
+    """``(session, records)``: a session on the submission's program plus the probe (its own jailed
+    worker), and this submission's records by run name, filled by ``records``."""
     with student_session(request, [PROBE]) as session:
-        yield session
+        yield session, {}
 
 
 def case_data(phase: float):
@@ -49,25 +50,24 @@ def case_data(phase: float):
     return g_state, d_state, real, z
 
 
-_RECORDS: dict = {}
-
-
 def records(probe, run: str):
-    """``(the student's record, the reference's record)`` for ``run``; computed once, a failure re-raised."""
-    if run not in _RECORDS:
+    """``(the student's record, the reference's record)`` for ``run``; computed once per submission, a
+    failure re-raised."""
+    session, cache = probe
+    if run not in cache:
         phase, saturating = RUNS[run]
         g_state, d_state, real, z = case_data(phase)
         G, D = probe_networks(CASE["latent_dim"], CASE["hidden_dim"], CASE["data_dim"], g_state, d_state)
         kwargs = {"g_loss_fn": reference.saturating_generator_loss} if saturating else {}
         expected = record_train_step(reference.train_step, G, D, real, z, lr=0.05, **kwargs)
         try:
-            got = probe.call("_grader_train_step_probe", CASE, g_state, d_state, real, z, saturating)
+            got = session.call("_grader_train_step_probe", CASE, g_state, d_state, real, z, saturating)
             if not isinstance(got, dict):
                 raise AssertionError("train_step could not be run on the grader's networks")
-            _RECORDS[run] = (got, expected)
+            cache[run] = (got, expected)
         except Exception as exc:  # noqa: BLE001 - remembered, so every check reports it without running it again
-            _RECORDS[run] = exc
-    value = _RECORDS[run]
+            cache[run] = exc
+    value = cache[run]
     if isinstance(value, Exception):
         raise value
     return value
