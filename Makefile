@@ -9,6 +9,9 @@ WEEK   ?= week4_attention
 # graded pilot class stay on one worker (tests/conftest.py's xdist groups). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 XDIST  := $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+# One BLAS thread per test process (and the kernels it starts): the workers already fill the cores, and
+# OpenBLAS threads that spin-wait for a busy core made notebook runs up to three times slower.
+TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: setup jail-tool test test-fast test-gpu demo lab bench bench-grading release generate autograde feedback export clean
 
@@ -35,10 +38,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test-fast: setup       ## developers' quick loop: everything but notebooks, grading, servers and training
-	$(PY) -m pytest $(XDIST) -m "not slow" -q
+	$(TEST_ENV) $(PY) -m pytest $(XDIST) -m "not slow" -q
 
 test: setup            ## the whole test suite (what CI runs)
-	$(PY) -m pytest $(XDIST) --durations=10
+	$(TEST_ENV) $(PY) -m pytest $(XDIST) --durations=10
 
 test-gpu: setup        ## GPU machines: the gpu-marked tests, every week's notebook whole on CUDA (skips without a GPU)
 	@if $(PY) -c 'import sys; from utils.backend import cupy_available; sys.exit(not cupy_available())'; then \

@@ -16,7 +16,10 @@ import pytest
 
 from grader.course import Course
 from grader.course.generate import generate
-from grader.pipeline.hidden_checks import cell_test_files, run_checks
+from grader.limits import CHECKS_WALL
+from grader.pipeline.hidden_checks import cell_test_files
+from grader.pipeline.stage_server import close_all, server_for
+from grader.records import StageRequest
 from grader.nbgrader_setup.cells import grade_id
 from grader.pipeline.batch import grade_many
 from grader.demo.sample_class import build_class, mutants, solution_answers, with_answers, zero_mutants
@@ -107,14 +110,21 @@ def test_every_hidden_check_fails_a_broken_reference(week, tmp_path):
     reference = course.solutions / week / course.notebook_name(week)
 
     def run(name):
+        """The checks on one notebook as grading runs them: on this thread's stage server (pytest imported
+        once, the check modules afresh each run), the student's code in jails of its own. A check module
+        that kept something of one notebook's run would give the next notebook a wrong verdict here."""
         notebook = reference if name is None else tmp_path / f"{name}.ipynb"
-        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else None
-        return run_checks(week, notebook, course.root, tests=tests)
+        tests = cell_test_files(week, zero[name].partition(":")[0]) if name in zero else []
+        request = StageRequest("checks", str(course.root), week, notebook=str(notebook), tests=[str(t) for t in tests])
+        return server_for(course).request(request, CHECKS_WALL)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # each run is its own pytest process and jail
-        on_reference = pool.submit(run, None)  # beside the mutants, not after them
-        results = dict(zip(broken, pool.map(run, broken)))
-        on_reference = on_reference.result()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:  # two runs at a time, each with its own jails
+            on_reference = pool.submit(run, None)  # beside the mutants, not after them
+            results = dict(zip(broken, pool.map(run, broken)))
+            on_reference = on_reference.result()
+    finally:
+        close_all()  # the stage servers of both threads
     for name, spec in zero.items():  # "cell", or "cell:Name" for the checks of that cell named after one class
         cell, _, prefix = spec.partition(":")
         earned = [t.name for t in results[name].tests if t.grade_id == cell and t.passed and t.name.startswith(prefix)]
