@@ -4,8 +4,10 @@ Where nbgrader is installed (the course repository, a JupyterHub image), its Lab
 adds instructor tools: the formgrader, the course list, the "Create Assignment" toolbar, the
 Validate button (which passes notebooks whose tests fail) and an Nbgrader menu. This
 launcher switches them off, in the Lab page and on the server, through a config folder it
-writes and puts first on ``JUPYTER_CONFIG_PATH``; nothing is changed in the environment, so
-an instructor's own ``jupyter lab`` keeps every tool. The Assignments tab (fetch and submit)
+writes in the user's private Jupyter runtime folder and puts first on ``JUPYTER_CONFIG_PATH``;
+nothing else is changed, so an instructor's own ``jupyter lab`` keeps every tool. Each variant
+(with or without an exchange) has its own folder, written atomically, so two labs started at
+once never read each other's config. The Assignments tab (fetch and submit)
 stays where an nbgrader exchange is configured (``Exchange.root`` set in an
 ``nbgrader_config.py`` that Jupyter reads, or in FOLDER).
 
@@ -45,11 +47,24 @@ def student_config(with_exchange: bool) -> dict[str, dict]:
 
 
 def write_config(directory: Path, with_exchange: bool) -> Path:
+    """Write the config folder for one variant under ``directory``; returns that folder."""
+    folder = Path(directory) / ("with-exchange" if with_exchange else "no-exchange")
     for name, data in student_config(with_exchange).items():
-        path = Path(directory) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data, indent=1))
-    return Path(directory)
+        path = folder / name
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as part:
+            json.dump(data, part, indent=1)
+        os.replace(part.name, path)  # a lab starting now reads the old file or the new one, never half of one
+    return folder
+
+
+def config_home() -> Path:
+    """``student-lab-config`` in Jupyter's runtime folder: per user, created private (mode 0700)."""
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    home = Path(jupyter_runtime_dir()) / "student-lab-config"
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return home
 
 
 def lab_command(folder: str, extra: list[str]) -> list[str]:
@@ -65,7 +80,7 @@ def main(argv=None) -> int:
     if not Path(folder).is_dir():
         print(f"error: no folder {folder!r}: run this from the course's top folder, or name the folder", file=sys.stderr)
         return 2
-    config = write_config(Path(tempfile.gettempdir()) / f"student-lab-config-{getattr(os, 'getuid', lambda: 'user')()}", exchange_configured(Path(folder)))
+    config = write_config(config_home(), exchange_configured(Path(folder)))
     env = dict(os.environ)
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(config), env.get("JUPYTER_CONFIG_PATH")]))
     command = lab_command(folder, args)

@@ -118,6 +118,29 @@ def test_config_switches_off_plugins_and_server_extensions_alike():
     assert "nbgrader.server_extensions.formgrader" in servers and "@jupyter/nbgrader:formgrader" in plugins
 
 
+def test_the_two_variants_never_share_a_config_folder(tmp_path):
+    """Two labs started at once, one with an exchange and one without, each keep their own config."""
+    from utils.lab import write_config
+
+    with_exchange, without = write_config(tmp_path, True), write_config(tmp_path, False)
+    assert with_exchange != without
+
+    def disabled(folder):
+        return json.loads((folder / "labconfig/page_config.json").read_text())["disabledExtensions"]
+
+    assert "@jupyter/nbgrader:assignment-list" not in disabled(with_exchange)
+    assert "@jupyter/nbgrader:assignment-list" in disabled(without)
+    assert not list(tmp_path.rglob("*.tmp")), "no half-written files are left behind"
+
+
+def test_the_config_lives_in_the_users_private_runtime_folder(tmp_path, monkeypatch):
+    from utils.lab import config_home
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    home = config_home()
+    assert home.parent == tmp_path / "runtime" and home.stat().st_mode & 0o077 == 0
+
+
 def test_a_missing_folder_is_named(tmp_path, capsys, monkeypatch):
     from utils.lab import main
 
