@@ -46,12 +46,14 @@ SLOW_FIXTURES = {"pilot_course"}
 
 # `make test` runs on every core with pytest-xdist (`-n 2 --dist loadgroup`); an xdist_group runs
 # on one worker, test after test. "pilot-class": the tests of the session's graded pilot class
-# (built once per worker that asks for it), and the two tests that make host-wide traces on
-# purpose (a stale jail cgroup, a System V segment) that the class's leftover check would see.
+# (built once per worker that asks for it), the two tests that make host-wide traces on purpose
+# (a stale jail cgroup, a System V segment) and the rootless run (an ordinary user's pytest, whose
+# short-lived host objects the class's leftover check would see if both ran at once).
 PILOT_GROUP = "pilot-class"
 LEAVES_HOST_TRACES = {
     "tests/grader/test_sandbox.py::test_the_cgroups_of_a_killed_grader_are_swept",
     "tests/grader/test_jail_hostile.py::test_the_leftover_check_sees_what_a_batch_leaves",
+    "tests/grader/test_rootless.py::test_the_jail_and_grading_work_as_an_ordinary_user",
 }
 
 
