@@ -10,17 +10,18 @@ def t64(rng, *shape, requires_grad=True):
     return Tensor(rng.standard_normal(shape), requires_grad=requires_grad, dtype=np.float64)
 
 
-def direct_conv(x, w, b, stride, padding):
+def direct_conv(x, w, b, stride, padding, dilation=(1, 1)):
     """A plain loop over output pixels: the textbook definition."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
+    (dh, dw) = dilation
     xp_ = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    ho = (h + 2 * padding[0] - kh) // stride[0] + 1
-    wo = (wd + 2 * padding[1] - kw) // stride[1] + 1
+    ho = (h + 2 * padding[0] - dh * (kh - 1) - 1) // stride[0] + 1
+    wo = (wd + 2 * padding[1] - dw * (kw - 1) - 1) // stride[1] + 1
     out = np.zeros((n, o, ho, wo))
     for i in range(ho):
         for j in range(wo):
-            patch = xp_[:, :, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw]
+            patch = xp_[:, :, i * stride[0]:i * stride[0] + dh * (kh - 1) + 1:dh, j * stride[1]:j * stride[1] + dw * (kw - 1) + 1:dw]
             out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3])) + b
     return out
 
@@ -56,35 +57,90 @@ def test_conv2d_module_gradcheck_parameters(rng):
     gradcheck(lambda x, w, b: layer(x), x, layer.weight, layer.bias)
 
 
-@pytest.mark.parametrize("channels_last", [False, True], ids=["channels-first", "channels-last"])
-@pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 0, 1, True), (2, 1, 1, True), ((2, 1), (0, 2), 1, False),
-                                                          (1, 1, 2, True)])
-def test_both_conv_layouts_match_direct_loop_and_gradcheck(rng, monkeypatch, channels_last, stride, padding, dilation, bias):
+LAYOUTS = ["conv2d_channels_first", "conv2d_channels_last", "conv2d_flat_taps"]
+
+
+def force_layout(monkeypatch, name):
+    """Make ``conv2d`` use the layout ``name`` whatever the shape."""
     import importlib
 
     conv_module = importlib.import_module("utils.nn.conv")
-    monkeypatch.setattr(conv_module, "use_channels_last", lambda *shape: channels_last)
+    monkeypatch.setattr(conv_module, "choose_layout", lambda *shape: getattr(conv_module, name))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 0, 1, True), (2, 1, 1, True), ((2, 1), (0, 2), 1, False),
+                                                          (1, 1, 2, True), (1, (2, 0), (1, 2), False)])
+def test_every_conv_layout_matches_direct_loop_and_gradchecks(rng, monkeypatch, layout, stride, padding, dilation, bias):
+    if layout == "conv2d_flat_taps" and stride != 1:
+        pytest.skip("flat taps is a stride-1 layout (conv2d never picks it otherwise)")
+    force_layout(monkeypatch, layout)
     x, w, b = t64(rng, 2, 3, 7, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4) if bias else None
-    s, p = nn.conv.pair(stride, "s", "t"), nn.conv.pair(padding, "p", "t")
-    if dilation == 1:
-        expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(4), s, p)
-        np.testing.assert_allclose(nn.conv2d(x, w, b, stride, padding).numpy(), expected, rtol=1e-12, atol=1e-12)
+    s, p, d = nn.conv.pair(stride, "s", "t"), nn.conv.pair(padding, "p", "t"), nn.conv.pair(dilation, "d", "t")
+    expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(4), s, p, d)
+    np.testing.assert_allclose(nn.conv2d(x, w, b, stride, padding, dilation).numpy(), expected, rtol=1e-12, atol=1e-12)
     inputs = (x, w, b) if bias else (x, w)
     gradcheck(lambda x, w, *b: nn.conv2d(x, w, b[0] if b else None, stride, padding, dilation), *inputs)
 
 
+@pytest.mark.parametrize("shape,kernel,padding,bias", [((1, 2, 5, 4), (3, 3), 1, True), ((5, 3, 4, 7), (2, 3), 0, False),
+                                                       ((3, 1, 6, 5), (5, 5), 2, True), ((4, 2, 3, 3), (1, 1), 0, True)])
+def test_flat_taps_across_chunks_odd_sizes_and_batch_one(rng, monkeypatch, shape, kernel, padding, bias):
+    """Chunks of one or two images (a part-filled last chunk), odd and non-square maps, 1x1 kernels."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("utils.nn.conv_flat"), "CHUNK_COLUMNS", 2 * (shape[2] + 2 * padding) * shape[3])
+    force_layout(monkeypatch, "conv2d_flat_taps")
+    x, w, b = t64(rng, *shape), t64(rng, 3, shape[1], *kernel), t64(rng, 3) if bias else None
+    expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(3), (1, 1), (padding, padding))
+    np.testing.assert_allclose(nn.conv2d(x, w, b, 1, padding).numpy(), expected, rtol=1e-12, atol=1e-12)
+    inputs = (x, w, b) if bias else (x, w)
+    gradcheck(lambda x, w, *b: nn.conv2d(x, w, b[0] if b else None, 1, padding), *inputs)
+
+
+def test_flat_taps_float32_matches_channels_first_on_the_benchmark_shape(rng):
+    """float32 flat taps against the im2col layout and a float64 reference, every output and gradient."""
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((4, 32, 16, 16), (64, 32, 3, 3), (64,)))
+    g = rng.standard_normal((4, 64, 16, 16)).astype(np.float32)
+    args = ((1, 1), (1, 1), (1, 1), (16, 16))
+    out, grads = nn.conv.conv2d_flat_taps(x, w, b, *args)
+    got = (out,) + grads(g, True, True, True)
+    out64, grads64 = nn.conv.conv2d_channels_first(*(a.astype(np.float64) for a in (x, w, b)), *args)
+    exact = (out64,) + grads64(g.astype(np.float64), True, True, True)
+    out32, grads32 = nn.conv.conv2d_channels_first(x, w, b, *args)
+    current = (out32,) + grads32(g, True, True, True)
+    for name, a, e, c in zip(["out", "gx", "gw", "gb"], got, exact, current):
+        assert a.dtype == np.float32 and a.shape == e.shape, name
+        assert np.abs(a - e).max() / np.abs(e).max() < 1e-5, name
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-4 * np.abs(e).max(), err_msg=name)
+
+
+def test_flat_taps_refuses_a_stride():
+    with pytest.raises(ValueError, match="stride must be"):
+        nn.conv.conv2d_flat_taps(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), None, (2, 2), (0, 0), (1, 1), (1, 1))
+
+
+def test_conv2d_picks_flat_taps_for_stride_one_only():
+    assert nn.conv.choose_layout(3, (1, 1), 32, 32) is nn.conv.conv2d_flat_taps
+    assert nn.conv.choose_layout(3, (2, 2), 16, 16) is nn.conv.conv2d_channels_first
+    assert nn.conv.choose_layout(64, (1, 1), 4, 4) is nn.conv.conv2d_channels_last
+
+
 def test_conv2d_layouts_agree_on_a_resnet_sized_map(rng):
-    """The layout switch (many channels, small map) gives the same numbers as the other layout."""
+    """The layout switch (many channels, small map) gives the same numbers as the other layouts."""
     x = Tensor(rng.standard_normal((4, 64, 4, 4)), requires_grad=True, dtype=np.float64)
     w, b = Tensor(rng.standard_normal((8, 64, 3, 3)), requires_grad=True, dtype=np.float64), Tensor(np.zeros(8), dtype=np.float64)
     assert nn.conv.use_channels_last(64, 4, 4) and not nn.conv.use_channels_last(3, 32, 32)
-    g = rng.standard_normal((4, 8, 2, 2))
-    results = []
-    for layout in (nn.conv.conv2d_channels_last, nn.conv.conv2d_channels_first):
-        out, grads = layout(x.data, w.data, b.data, (2, 2), (1, 1), (1, 1), (2, 2))
-        results.append((out,) + grads(g, True, True, True))
-    for last, first in zip(*results):
-        np.testing.assert_allclose(last, first, rtol=1e-12, atol=1e-12)
+    for stride, out_hw in (((2, 2), (2, 2)), ((1, 1), (4, 4))):
+        g = rng.standard_normal((4, 8) + out_hw)
+        layouts = [nn.conv.conv2d_channels_last, nn.conv.conv2d_channels_first] + [nn.conv.conv2d_flat_taps] * (stride == (1, 1))
+        results = []
+        for layout in layouts:
+            out, grads = layout(x.data, w.data, b.data, stride, (1, 1), (1, 1), out_hw)
+            results.append((out,) + grads(g, True, True, True))
+        for other in results[1:]:
+            for a, e in zip(other, results[0]):
+                np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_layout_init_and_state_dict():

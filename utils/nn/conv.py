@@ -7,7 +7,9 @@ the same columns; the input gradient is a GEMM back to columns followed by col2i
 scatter-add of ``kh*kw`` strided slices (a loop over kernel offsets, never over pixels).
 Small maps with many channels use the same three GEMMs with channels innermost
 (``conv2d_channels_last``), so that copies move runs of C numbers instead of runs of Wo;
-tests check both layouts against a direct loop and gradcheck both.
+other stride-1 convolutions flatten each padded image so that every kernel tap is one
+long contiguous slice (``conv_flat.conv2d_flat_taps``). ``choose_layout`` picks one;
+tests check all three layouts against a direct loop and gradcheck each.
 
 Output size, per spatial axis (PyTorch's formula):
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module as get_xp
 from ..tensor import Tensor, as_tensor
+from .conv_flat import conv2d_flat_taps
 from .init import uniform_fan_in
 from .linear import check_same_float_dtype
 from .module import Module, Parameter
@@ -108,7 +111,7 @@ def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation
     ho, wo = output_size(h, kh, stride[0], padding[0], dilation[0]), output_size(w, kw, stride[1], padding[1], dilation[1])
     if ho <= 0 or wo <= 0:
         raise ValueError(f"conv2d: input {x.shape} padded by {padding} is smaller than the (dilated) kernel {(kh, kw)}")
-    layout = conv2d_channels_last if use_channels_last(c, ho, wo) else conv2d_channels_first
+    layout = choose_layout(c, stride, ho, wo)
     out, grads = layout(x.data, weight.data, None if bias is None else bias.data, stride, padding, dilation, (ho, wo))
 
     def backward(g):
@@ -122,6 +125,20 @@ def conv2d(x, weight: Tensor, bias: Tensor = None, stride=1, padding=0, dilation
 def use_channels_last(channels: int, ho: int, wo: int) -> bool:
     """Small feature maps with many channels (ResNet's later stages) run faster channels-last."""
     return channels >= 32 and ho * wo <= 64
+
+
+def use_flat_taps(channels: int, stride: tuple) -> bool:
+    """Stride 1 with more than one input channel runs faster through flat taps (``conv_flat``)."""
+    return tuple(stride) == (1, 1) and channels > 1
+
+
+def choose_layout(channels: int, stride: tuple, ho: int, wo: int):
+    """The fastest of the three layouts measured for this shape (all three give the same numbers)."""
+    if use_channels_last(channels, ho, wo):
+        return conv2d_channels_last
+    if use_flat_taps(channels, stride):
+        return conv2d_flat_taps
+    return conv2d_channels_first
 
 
 def conv2d_channels_first(a, w, b, stride, padding, dilation, out_hw):
