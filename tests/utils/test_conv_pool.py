@@ -70,7 +70,7 @@ def force_layout(monkeypatch, name):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 0, 1, True), (2, 1, 1, True), ((2, 1), (0, 2), 1, False),
-                                                          (1, 1, 2, True), (1, (2, 0), (1, 2), False)])
+                                                          (1, 1, 2, True), (1, (2, 0), (1, 2), False), (1, (0, 2), 1, True)])
 def test_every_conv_layout_matches_direct_loop_and_gradchecks(rng, monkeypatch, layout, stride, padding, dilation, bias):
     if layout == "conv2d_flat_taps" and stride != 1:
         pytest.skip("flat taps is a stride-1 layout (conv2d never picks it otherwise)")
@@ -85,11 +85,14 @@ def test_every_conv_layout_matches_direct_loop_and_gradchecks(rng, monkeypatch, 
 
 @pytest.mark.parametrize("shape,kernel,padding,bias", [((1, 2, 5, 4), (3, 3), 1, True), ((5, 3, 4, 7), (2, 3), 0, False),
                                                        ((3, 1, 6, 5), (5, 5), 2, True), ((4, 2, 3, 3), (1, 1), 0, True)])
-def test_flat_taps_across_chunks_odd_sizes_and_batch_one(rng, monkeypatch, shape, kernel, padding, bias):
+@pytest.mark.parametrize("images_per_chunk", [1, 2])
+def test_flat_taps_across_chunks_odd_sizes_and_batch_one(rng, monkeypatch, shape, kernel, padding, bias, images_per_chunk):
     """Chunks of one or two images (a part-filled last chunk), odd and non-square maps, 1x1 kernels."""
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("utils.nn.conv_flat"), "CHUNK_COLUMNS", 2 * (shape[2] + 2 * padding) * shape[3])
+    ho, wo = shape[2] + 2 * padding - kernel[0] + 1, shape[3] + 2 * padding - kernel[1] + 1
+    columns_per_image = ho * max(wo, shape[3] + padding)  # the flat output grid Ho x R
+    monkeypatch.setattr(importlib.import_module("utils.nn.conv_flat"), "CHUNK_COLUMNS", images_per_chunk * columns_per_image)
     force_layout(monkeypatch, "conv2d_flat_taps")
     x, w, b = t64(rng, *shape), t64(rng, 3, shape[1], *kernel), t64(rng, 3) if bias else None
     expected = direct_conv(x.numpy(), w.numpy(), b.numpy() if bias else np.zeros(3), (1, 1), (padding, padding))

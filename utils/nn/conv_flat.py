@@ -1,19 +1,20 @@
 """Stride-1 convolution where every kernel tap is one contiguous slice of the flattened image.
 
-Flatten each zero-padded image row after row: pixel ``(r, s)`` of an ``Hp x Wp`` image sits
-at ``r*Wp + s``. Compute the output on a grid as wide as the padded image, ``Ho x Wp``
-instead of ``Ho x Wo``: output ``(i, j)`` at ``i*Wp + j``. Then the input pixel that kernel
-entry ``(p, q)`` sees from output ``(i, j)`` is at
+Flatten each zero-padded image row after row with a row pitch of ``R = max(Wo, W + pw)``
+numbers: ``ph`` rows of zeros, then every image row as ``pw`` zeros, ``W`` pixels and zeros up
+to ``R``, then ``ph`` rows of zeros. A row's right padding is the next row's left padding,
+so padded column ``t`` of padded row ``r`` sits at ``r*R + t`` (for ``t`` up to ``R + pw``).
+Compute the output on a grid ``Ho x R`` instead of ``Ho x Wo``: output ``(i, j)`` at
+``i*R + j``. Then the input that kernel entry ``(p, q)`` sees from output ``(i, j)`` is at
 
-    (i + p*dh)*Wp + (j + q*dw)  =  (i*Wp + j) + (p*dh*Wp + q*dw),
+    (i + p*dh)*R + (j + q*dw)  =  (i*R + j) + (p*dh*R + q*dw),
 
 a fixed offset for the whole image: tap ``(p, q)`` of every output is the one slice
-``flat[off : off + Ho*Wp]``, ``off = p*dh*Wp + q*dw``. The im2col copy and the col2im
-scatter-add each become ``kh*kw`` moves of long contiguous runs (``Ho*Wp`` numbers, where
-``conv.conv2d_channels_first`` moves runs of ``Wo``). The price is ``Wp - Wo`` extra output
-columns per row (for a 3x3 kernel with padding 1, two): the forward computes them and
-drops them; the backward gives them a zero gradient, so they add nothing to any gradient
-(they are the entries that wrap around into the next row).
+``flat[off : off + Ho*R]``, ``off = p*dh*R + q*dw``. The im2col copy and the col2im
+scatter-add each become ``kh*kw`` moves of long contiguous runs (``Ho*R`` numbers, where
+``conv.conv2d_channels_first`` moves runs of ``Wo``). The price is ``R - Wo`` extra output
+columns per row (for a 3x3 kernel with padding 1, one): the forward computes them and
+drops them; the backward gives them a zero gradient, so they add nothing to any gradient.
 
 The bias rides in the GEMM as one more column of the weight matrix against a row of ones,
 so the output is a plain copy out of the GEMM's result, and the bias gradient comes out
@@ -35,7 +36,7 @@ def conv2d_flat_taps(a, w, b, stride, padding, dilation, out_hw):
 
     Args:
         a: (N, C, H, W) array; w: (O, C, kh, kw); b: (O,) or None; stride: must be (1, 1);
-        padding, dilation: (h, w) pairs; out_hw: (Ho, Wo) = (Hp - dh*(kh-1), Wp - dw*(kw-1)).
+        padding, dilation: (h, w) pairs; out_hw: (Ho, Wo) = (H + 2*ph - dh*(kh-1), W + 2*pw - dw*(kw-1)).
     Returns:
         out: (N, O, Ho, Wo); grads(g, need_x, need_w, need_b) -> (gx, gw, gb), None where not needed.
     """
@@ -46,17 +47,17 @@ def conv2d_flat_taps(a, w, b, stride, padding, dilation, out_hw):
     o, _, kh, kw = w.shape
     ho, wo = out_hw
     (ph, pw), (dh, dw) = padding, dilation
-    hp, wp = h + 2 * ph, wd + 2 * pw
-    size, m, k = hp * wp, ho * wp, c * kh * kw  # one flat padded image; its output grid Ho x Wp; GEMM depth
-    offsets = [(p, q, p * dh * wp + q * dw) for p in range(kh) for q in range(kw)]
+    hp, pitch = h + 2 * ph, max(wo, wd + pw)  # padded rows; numbers per flat row
+    size, m, k = hp * pitch, ho * pitch, c * kh * kw  # one flat padded image; its output grid Ho x R; GEMM depth
+    offsets = [(p, q, p * dh * pitch + q * dw) for p in range(kh) for q in range(kw)]
     reach = offsets[-1][2]  # how far the last tap's slice starts into an image
     nb = max(1, min(n, CHUNK_COLUMNS // m))  # images per chunk
     chunks = [(start, min(nb, n - start)) for start in range(0, n, nb)]
 
     def flat_buffer():
-        """A zeroed (nb, C, Hp, Wp) buffer, flattened with ``reach`` spare numbers at the end, and its views."""
-        buf = xp.zeros(nb * c * size + reach, dtype=a.dtype)  # (nb*C*Hp*Wp + reach,)
-        inner = buf[:nb * c * size].reshape(nb, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd]  # (nb, C, H, W) view
+        """A zeroed (nb, C, Hp, R) buffer, flattened with ``reach`` spare numbers at the end, and its views."""
+        buf = xp.zeros(nb * c * size + reach, dtype=a.dtype)  # (nb*C*Hp*R + reach,)
+        inner = buf[:nb * c * size].reshape(nb, c, hp, pitch)[:, :, ph:ph + h, pw:pw + wd]  # (nb, C, H, W) view
         taps = [(p, q, buf[off:off + nb * c * size].reshape(nb, c, size)[:, :, :m]) for p, q, off in offsets]  # (nb, C, M) views
         return buf, inner, taps
 
@@ -76,11 +77,11 @@ def conv2d_flat_taps(a, w, b, stride, padding, dilation, out_hw):
         for p, q, tap in taps:
             cols_by_tap[:, p, q, start:start + count] = tap[:count].transpose(1, 0, 2)  # (C, count, M)
         prod = w2 @ cols2[:, start * m:(start + count) * m]  # (O, count*M)
-        out[start:start + count] = prod.reshape(o, count, ho, wp)[..., :wo].transpose(1, 0, 2, 3)  # (count, O, Ho, Wo)
+        out[start:start + count] = prod.reshape(o, count, ho, pitch)[..., :wo].transpose(1, 0, 2, 3)  # (count, O, Ho, Wo)
     del buf, inner, taps
 
     def grads(g, need_x, need_w, need_b):
-        g2 = xp.zeros((o, n, ho, wp), dtype=g.dtype)  # (O, N, Ho, Wp); the extra columns keep a zero gradient
+        g2 = xp.zeros((o, n, ho, pitch), dtype=g.dtype)  # (O, N, Ho, R); the extra columns keep a zero gradient
         g2[..., :wo] = g.transpose(1, 0, 2, 3)
         g2 = g2.reshape(o, n * m)  # (O, N*M)
         gx = gw = gb = None
