@@ -212,26 +212,6 @@ def test_lstm_backward_in_blocks_matches_a_loop_of_cells_and_gradchecks(rng, mon
     gradcheck(lambda *_: m(x, (h0, c0))[0], x, h0, c0, *m.parameters())
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_add_matmul_blas_path_equals_the_plain_sum(rng, dtype):
-    """``add_matmul`` adds ``a @ b`` into ``acc`` inside BLAS (beta = 1); the plain ``acc += a @ b`` is its twin."""
-    from utils.nn.recurrent import add_matmul
-
-    a = rng.standard_normal((6, 4)).astype(dtype)
-    b = rng.standard_normal((5, 4)).astype(dtype)  # used as b.T: (4, 5)
-    for left in (a, np.asfortranarray(a), a[:, ::-1]):  # C, Fortran and non-contiguous operands
-        for right in (b.T, np.ascontiguousarray(b.T), b[::-1].T):
-            start = rng.standard_normal((6, 5)).astype(dtype)
-            fast, plain = start.copy(), start.copy()
-            add_matmul(fast, left, right)
-            add_matmul(plain, left, right, blas=False)
-            np.testing.assert_allclose(fast, plain, rtol=1e-5 if dtype == np.float32 else 1e-12)
-            np.testing.assert_allclose(plain, start + left @ right, rtol=1e-6)
-    strided = np.zeros((6, 10), dtype=dtype)[:, ::2]  # not C-contiguous: BLAS could not write in place
-    add_matmul(strided, a, b.T)
-    np.testing.assert_allclose(strided, a @ b.T, rtol=1e-5)
-
-
 def test_lstm_float32_matches_a_loop_of_cells_and_frozen_weights_skip_their_gradients(rng):
     """At float32 the fused layer agrees with LSTMCell steps to float32 rounding; with the input and
     the weights frozen only the initial state gets a gradient (the paths that skip dx and dW)."""

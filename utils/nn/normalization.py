@@ -228,12 +228,16 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     count = math.prod(shape)  # D: entries per sample
     a = x.data.reshape(-1, count)  # (M, D): one row per sample
     w = None if weight is None else weight.data.reshape(count)  # (D,)
-    # Row and column sums are matrix-vector products with a vector of ones: one BLAS call
-    # each, several times faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
-    ones_d = xp.ones(count, dtype=a.dtype)  # (D,)
-    x_hat = a - (a @ ones_d)[:, None] * (1.0 / count)  # (M, D) centred
-    var = xp.einsum("md,md->m", x_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1) biased
-    invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (M, 1)
+    # Row and column sums are matrix-vector products: one BLAS call each, several times
+    # faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
+    mean_d = xp.full(count, 1.0 / count, dtype=a.dtype)  # (D,): a @ mean_d is each row's mean
+    x_hat = a - (a @ mean_d)[:, None]  # (M, D) centred
+    invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares
+    invstd *= 1.0 / count  # biased variance
+    invstd += eps
+    xp.sqrt(invstd, out=invstd)
+    xp.divide(1.0, invstd, out=invstd)  # (M,) 1 / sqrt(var + eps)
+    invstd = invstd[:, None]  # (M, 1)
     x_hat *= invstd
     out = x_hat * w if w is not None else x_hat.copy()  # (M, D)
     if bias is not None:
@@ -242,18 +246,24 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     def backward(g):
         g = g.reshape(-1, count)  # (M, D)
         gx = gw = gb = None
+        need_w = weight is not None and weight.requires_grad
+        if x.requires_grad or need_w:
+            gx_hat = g * x_hat  # (M, D): its row sums (weighted by w) and column sums are all that is needed of it
         if x.requires_grad:
-            g_hat = g * w if w is not None else g  # (M, D) gradient wrt x_hat
-            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), per row
-            coef = xp.einsum("md,md->m", g_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1)
-            shift = (g_hat @ ones_d)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat)
-            gx = x_hat * (coef * invstd)  # (M, D)
-            gx += shift * invstd
-            scaled = xp.multiply(g_hat, invstd, out=g_hat if w is not None else None)  # g_hat is g's own copy when w is set
-            xp.subtract(scaled, gx, out=gx)
+            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) per row, g_hat = g * w
+            if w is not None:
+                mean_gx = (gx_hat @ w)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat * x_hat)
+                g_hat = g * w  # (M, D)
+            else:
+                mean_gx = (gx_hat @ mean_d)[:, None]
+                g_hat = g.copy()
+            g_hat -= (g_hat @ mean_d)[:, None]  # minus mean(g_hat), per row
+            gx = xp.multiply(x_hat, mean_gx, out=gx_hat if not need_w else None)  # (M, D)
+            xp.subtract(g_hat, gx, out=gx)
+            gx *= invstd
             gx = gx.reshape(x.shape)
-        if weight is not None and weight.requires_grad:
-            gw = xp.einsum("md,md->d", g, x_hat).reshape(shape)  # normalized_shape
+        if need_w:
+            gw = (xp.ones(len(g), dtype=g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
         if bias is not None and bias.requires_grad:
             gb = (xp.ones(len(g), dtype=g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
         return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)

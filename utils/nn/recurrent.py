@@ -18,49 +18,14 @@ layouts, stacking, dropout), with the pair (h, c) as its state.
 """
 from __future__ import annotations
 
-import numpy as np
-from scipy.linalg.blas import get_blas_funcs
-
-from ..backend import get_array_module
 from ..tensor import Tensor
+from .blas import add_matmul
 from .module import Module
 from .rnn import StackedRecurrent, recurrent_parameter
 
 
 BPTT_BLOCK = 8  # time steps whose backward factors are computed together (a block stays in cache)
 _uniform = recurrent_parameter  # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's init for every recurrent weight and bias
-
-
-def add_matmul(acc, a, b, blas: bool = True) -> None:
-    """``acc += a @ b`` in place, without a temporary for the product.
-
-    Args:
-        acc: (M, K), updated in place.
-        a: (M, N); b: (N, K) (transposed views are fine).
-        blas: on NumPy (float32/float64, ``acc`` C-contiguous), call BLAS ``gemm`` with
-            beta = 1, which adds the product into ``acc`` as it computes it (about a fifth
-            faster than a product then an add at LSTM sizes); otherwise, or on CuPy, the
-            plain ``acc += a @ b``: the readable twin the tests compare it with.
-    """
-    if blas and get_array_module(acc) is np and acc.dtype in _BLAS_GEMM and acc.flags.c_contiguous \
-            and a.dtype == b.dtype == acc.dtype:
-        # BLAS is column-major, and acc.T is acc seen column-major: acc.T += b.T @ a.T.
-        (bt, trans_b), (at, trans_a) = _column_major(b.T), _column_major(a.T)
-        _BLAS_GEMM[acc.dtype](1.0, bt, at, 1.0, acc.T, trans_b, trans_a, 1)
-    else:
-        acc += a @ b
-
-
-def _column_major(m):
-    """``(array, trans)`` with ``array`` Fortran-ordered and ``m == array`` (trans 0) or ``array.T`` (trans 1)."""
-    if m.flags.f_contiguous:
-        return m, 0
-    if m.flags.c_contiguous:
-        return m.T, 1
-    return np.asfortranarray(m), 0
-
-
-_BLAS_GEMM = {np.dtype(t): get_blas_funcs("gemm", dtype=t) for t in (np.float32, np.float64)}
 
 
 class LSTMCell(Module):
