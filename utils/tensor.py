@@ -97,6 +97,18 @@ def _to_array(data, dtype=None, device=None):
     return arr
 
 
+def fresh_gradients(backward):
+    """Mark an op's ``backward`` closure as returning arrays that nothing else references.
+
+    The gradients it returns are new arrays (or views of new arrays), a different one for
+    each parent, never its input ``g`` nor anything the op keeps: so ``Tensor.backward``
+    may store them in a leaf's ``.grad`` without copying them first. Unmarked closures
+    (the default) get that copy.
+    """
+    backward.fresh_gradients = True
+    return backward
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == tuple(shape):
@@ -293,22 +305,31 @@ class Tensor:
                 if parent.requires_grad and id(parent) not in seen:
                     stack.append((parent, False))
 
-        grads = {id(self): grad}
+        # id(node) -> (gradient, owned): owned means no other array shares its memory (a sum made
+        # here, or what a ``fresh_gradients`` backward returned), so a leaf may keep it without a copy.
+        grads = {id(self): (grad, False)}
         previous = is_grad_enabled()
         _state.grad_enabled = False  # no_grad(), without a context manager's cost on every call
         try:
             for node in reversed(order):
-                g = grads.pop(id(node), None)
+                g, owned = grads.pop(id(node), (None, False))
                 if g is None:
                     continue
                 if not node._parents:
-                    node.grad = g.copy() if node.grad is None else node.grad + g
+                    if node.grad is None:
+                        node.grad = g if owned else g.copy()
+                    else:
+                        node.grad = node.grad + g
                     continue
-                for parent, pg in zip(node._parents, node._backward(g)):
+                parent_grads = node._backward(g)
+                fresh = getattr(node._backward, "fresh_gradients", False)
+                if fresh and len({id(pg) for pg in parent_grads if pg is not None}) < sum(pg is not None for pg in parent_grads):
+                    fresh = False  # one array handed to two parents is owned by neither
+                for parent, pg in zip(node._parents, parent_grads):
                     if pg is None or not parent.requires_grad:
                         continue
                     key = id(parent)
-                    grads[key] = pg if key not in grads else grads[key] + pg
+                    grads[key] = (grads[key][0] + pg, True) if key in grads else (pg, fresh)
         finally:
             _state.grad_enabled = previous
 
@@ -628,7 +649,12 @@ class Tensor:
     def gelu(self):
         """GELU with the exact erf form (PyTorch's default): x * Phi(x), Phi the standard normal CDF."""
         out, slope = gelu_route(self.data)(self.data)
-        return Tensor._make(out, (self,), lambda g: (g * slope,), "gelu")
+
+        @fresh_gradients
+        def backward(g):
+            return (g * slope,)
+
+        return Tensor._make(out, (self,), backward, "gelu")
 
     def clip(self, low=None, high=None):
         a = self.data

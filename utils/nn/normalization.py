@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..backend import check_device, get_array_module, xp_for
-from ..tensor import DEFAULT_DTYPE, Tensor, as_tensor
+from ..tensor import DEFAULT_DTYPE, Tensor, as_tensor, fresh_gradients
 from .linear import check_same_float_dtype
 from .module import Module, Parameter
 
@@ -102,6 +102,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     if bias is not None:
         out += per_channel(bias.data, length)  # in place: out is ours
 
+    @fresh_gradients
     def backward(g):
         g3 = g.reshape(centred.shape)  # (N, C, L)
         sum_g = channel_sum(g3)  # (C,)
@@ -243,6 +244,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     if bias is not None:
         out += bias.data.reshape(count)
 
+    @fresh_gradients
     def backward(g):
         g = g.reshape(-1, count)  # (M, D)
         gx = gw = gb = None
