@@ -290,14 +290,17 @@ class Tensor:
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
 
-        order, seen = [], set()
+        order, leaves, seen = [], {}, set()  # ops in topological order; leaves (no parents) apart
         stack = [(self, False)]
         while stack:  # iterative DFS: long LSTM graphs must not hit the recursion limit
             node, done = stack.pop()
             if done:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if not node._parents:
+                leaves[id(node)] = node
+                continue
+            if id(node) in seen:  # (marked when expanded, not when pushed: an op must follow ALL its users)
                 continue
             seen.add(id(node))
             stack.append((node, True))
@@ -311,25 +314,28 @@ class Tensor:
         previous = is_grad_enabled()
         _state.grad_enabled = False  # no_grad(), without a context manager's cost on every call
         try:
-            for node in reversed(order):
+            for node in reversed(order):  # every op after all the ops that use its output
                 g, owned = grads.pop(id(node), (None, False))
                 if g is None:
                     continue
-                if not node._parents:
-                    if node.grad is None:
-                        node.grad = g if owned else g.copy()
-                    else:
-                        node.grad = node.grad + g
-                    continue
                 parent_grads = node._backward(g)
                 fresh = getattr(node._backward, "fresh_gradients", False)
-                if fresh and len({id(pg) for pg in parent_grads if pg is not None}) < sum(pg is not None for pg in parent_grads):
-                    fresh = False  # one array handed to two parents is owned by neither
+                if fresh and len(parent_grads) > 1:
+                    handed = [id(pg) for pg in parent_grads if pg is not None]
+                    fresh = len(set(handed)) == len(handed)  # one array handed to two parents is owned by neither
                 for parent, pg in zip(node._parents, parent_grads):
                     if pg is None or not parent.requires_grad:
                         continue
                     key = id(parent)
                     grads[key] = (grads[key][0] + pg, True) if key in grads else (pg, fresh)
+            for leaf in leaves.values():  # then the leaves, each with the sum of everything it received
+                g, owned = grads.pop(id(leaf), (None, False))
+                if g is None:
+                    continue
+                if leaf.grad is None:
+                    leaf.grad = g if owned else g.copy()
+                else:
+                    leaf.grad = leaf.grad + g
         finally:
             _state.grad_enabled = previous
 

@@ -375,3 +375,16 @@ def test_fresh_gradient_summed_from_two_paths_is_new_and_right():
     np.testing.assert_array_equal(x.grad, np.full(3, 8.0))
     x.grad += 1
     np.testing.assert_array_equal(kept, np.full(3, 5.0))
+
+
+def test_an_op_gets_every_contribution_before_its_own_backward_runs():
+    """A diamond in which the shorter path is listed first: x feeds z directly and through y,
+    so x's backward must wait for y's (a topological order, not just a visiting order)."""
+    leaf = Tensor(np.ones(2), requires_grad=True, dtype=F64)
+    x = leaf * 2.0
+    y = x * 3.0
+    (x + y).sum().backward()  # z's parents: x first, then y
+    np.testing.assert_allclose(leaf.grad, [8.0, 8.0])
+    leaf.grad = None
+    (y + x).sum().backward()
+    np.testing.assert_allclose(leaf.grad, [8.0, 8.0])

@@ -14,6 +14,7 @@ graph of a dozen elementwise ops.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -205,6 +206,18 @@ class BatchNorm2d(_BatchNorm):
     _shapes = "(N, C, H, W)"
 
 
+@functools.lru_cache(maxsize=64)
+def _filled_numpy(n: int, value: float, dtype) -> np.ndarray:
+    out = np.full(n, value, dtype=dtype)
+    out.flags.writeable = False  # shared between calls
+    return out
+
+
+def _filled(xp, n: int, value: float, dtype):
+    """A (n,) vector of ``value``: cached (read-only) on NumPy, where making it costs as much as using it."""
+    return _filled_numpy(n, value, np.dtype(dtype)) if xp is np else xp.full(n, value, dtype=dtype)
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes.
 
@@ -231,7 +244,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     w = None if weight is None else weight.data.reshape(count)  # (D,)
     # Row and column sums are matrix-vector products: one BLAS call each, several times
     # faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
-    mean_d = xp.full(count, 1.0 / count, dtype=a.dtype)  # (D,): a @ mean_d is each row's mean
+    mean_d = _filled(xp, count, 1.0 / count, a.dtype)  # (D,): a @ mean_d is each row's mean
     x_hat = a - (a @ mean_d)[:, None]  # (M, D) centred
     invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares
     invstd *= 1.0 / count  # biased variance
@@ -265,9 +278,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
             gx *= invstd
             gx = gx.reshape(x.shape)
         if need_w:
-            gw = (xp.ones(len(g), dtype=g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
+            gw = (_filled(xp, len(g), 1.0, g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
         if bias is not None and bias.requires_grad:
-            gb = (xp.ones(len(g), dtype=g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
+            gb = (_filled(xp, len(g), 1.0, g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
         return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
@@ -302,9 +315,10 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
             raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
-        if self.weight is not None:
-            check_same_float_dtype(self, x, self.weight)
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        weight, bias = self.weight, self.bias  # (each a registry lookup: read once)
+        if weight is not None:
+            check_same_float_dtype(self, x, weight)
+        return layer_norm(x, self.normalized_shape, weight, bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
