@@ -19,7 +19,6 @@ layouts, stacking, dropout), with the pair (h, c) as its state.
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .blas import add_matmul
 from .module import Module
 from .rnn import StackedRecurrent, recurrent_parameter
 
@@ -106,7 +105,10 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
       (4H, K) and ``z_t = [h_t; x_t; 1]`` (K, N), K = H + I (+ 1 with biases): the input
       path and the bias ride along in the same GEMM, and ``dW = sum_t dA_t z_t^T`` (dA_t
       the gradient of step t's gates) gives all the weight and bias gradients at once,
-      summed step by step inside BLAS (``add_matmul``).
+      summed step by step while dA_t is still in cache. (BLAS's own ``gemm`` with beta = 1,
+      through SciPy, summed without the add and was 3% faster on one thread, but SciPy's
+      OpenBLAS is a second thread pool beside NumPy's: on two threads the two pools fought
+      and the layer ran 2.4x slower. Plain ``matmul`` and ``+=`` it is.)
     * Gate rows in the order o, i, f, g (PyTorch's i, f, g, o permuted), with row t of
       the state buffer ``S[t]`` (5H, N) = [o; i; f; g; c_t]: o, i, f are one block for
       the sigmoid, [i; f] times [g; c_t] is one multiply (i * g and f * c), and the
@@ -168,6 +170,8 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
         need_w = weight_ih.requires_grad or weight_hh.requires_grad or (bias_ih is not None and (bias_ih.requires_grad or bias_hh.requires_grad))
         dW = xp.zeros((4 * H, K), dtype=dt) if need_w else None  # sum over steps of dA_t z_t^T, rows o, i, f, g
         dA = xp.empty((4 * H, N), dtype=dt)  # gradient of step t's pre-activation gates, rows o, i, f, g
+        dz = xp.empty((rows, N), dtype=dt)  # step t's contribution to the gradient of z_t
+        dW_t = xp.empty((4 * H, K), dtype=dt) if need_w else None  # step t's contribution to dW
         dc = xp.empty((H, N), dtype=dt)
         dc_next = xp.array(grad[T].T, dtype=dt, order="C")  # (H, N) gradient of c_{t+1}
         # The factors that do not depend on the incoming gradient are computed for a block of
@@ -200,10 +204,10 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
                 dc += dc_next  # gradient of c_{t+1}
                 xp.multiply(c_ifg[j].reshape(3, H, N), dc, out=dA[H:].reshape(3, H, N))  # d a_i, d a_f, d a_g
                 xp.multiply(dh, d_o[j], out=dA[:H])  # d a_o
-                add_matmul(dZ[t], W_backT, dA)  # (rows, N) += (rows, 4H) @ (4H, N): into dh_t (and dx_t)
+                dZ[t] += xp.matmul(W_backT, dA, out=dz)  # (rows, 4H) @ (4H, N): into dh_t (and dx_t)
                 xp.multiply(dc, f[t], out=dc_next)  # gradient of c_t
                 if need_w:
-                    add_matmul(dW, dA, Z[t].T)  # (4H, K) += (4H, N) @ (N, K)
+                    dW += xp.matmul(dA, Z[t].T, out=dW_t)  # (4H, N) @ (N, K)
         gx = gWih = gWhh = gb = None
         if x.requires_grad:
             gx = dZ[:T, H:].transpose(0, 2, 1)  # (T, N, I)
