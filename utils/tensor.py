@@ -29,6 +29,7 @@ Results of ops keep their inputs' device and dtype; nothing is moved behind your
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 
@@ -790,31 +791,38 @@ def gelu_poly(a):
     Args and returns as ``gelu_erf``.
     """
     xp = get_array_module(a)
-    k = a.dtype.type
-    bits = np.dtype(f"i{a.dtype.itemsize}")  # an integer type of the same width, to move the sign bit
-    sign_bit = bits.type(-1 << (8 * a.dtype.itemsize - 1))  # only the top bit set
-    r = k(math.sqrt(2.0) / _AS_P)
+    r, c5, horner, to_exp2, half, inv_sqrt_2pi, bits, sign_bit = _gelu_constants(a.dtype)
     t = xp.abs(a)
     t += r
     xp.divide(r, t, out=t)  # t = 1 / (1 + p z), z = |a| / sqrt 2
-    cdf = t * k(-0.5 * _AS_C[4])  # Horner with every coefficient times -1/2
-    for c in _AS_C[3::-1]:
-        cdf += k(-0.5 * c)
+    cdf = t * c5  # Horner with every coefficient times -1/2
+    for c in horner:
+        cdf += c
         cdf *= t  # -erfc(z) / 2 / exp(-z^2)
     gauss = xp.multiply(a, a, out=t)  # t is free again
-    gauss *= k(-0.5 / math.log(2.0))
+    gauss *= to_exp2
     xp.exp2(gauss, out=gauss)  # exp(-a^2 / 2) = exp(-z^2)
     cdf *= gauss  # -erfc(z) / 2
-    cdf += k(0.5)  # 1/2 - erfc(z) / 2, never negative
+    cdf += half  # 1/2 - erfc(z) / 2, never negative
     out = xp.empty_like(a)
     xp.bitwise_and(a.view(bits), sign_bit, out=out.view(bits))  # a's sign bit alone
     xp.bitwise_or(cdf.view(bits), out.view(bits), out=cdf.view(bits))  # copysign(cdf, a)
-    cdf += k(0.5)  # Phi(a)
+    cdf += half  # Phi(a)
     xp.multiply(a, cdf, out=out)
     gauss *= a
-    gauss *= k(1.0 / math.sqrt(2.0 * math.pi))  # a * phi(a)
+    gauss *= inv_sqrt_2pi  # a * phi(a)
     gauss += cdf
     return out, gauss
+
+
+@functools.lru_cache(maxsize=None)
+def _gelu_constants(dtype):
+    """``gelu_poly``'s scalars in ``dtype`` (made once: each conversion costs as much as a small pass)."""
+    k = np.dtype(dtype).type
+    bits = np.dtype(f"i{np.dtype(dtype).itemsize}")  # an integer type of the same width, to move the sign bit
+    sign_bit = bits.type(-1 << (8 * np.dtype(dtype).itemsize - 1))  # only the top bit set
+    return (k(math.sqrt(2.0) / _AS_P), k(-0.5 * _AS_C[4]), tuple(k(-0.5 * c) for c in _AS_C[3::-1]),
+            k(-0.5 / math.log(2.0)), k(0.5), k(1.0 / math.sqrt(2.0 * math.pi)), bits, sign_bit)
 
 
 def gelu_route(a):
