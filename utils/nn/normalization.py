@@ -235,9 +235,10 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise ValueError(f"layer_norm: expected input of shape (*, {', '.join(map(str, shape))}), got {x.shape}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != shape:
-            raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
+    if weight is not None and weight.data.shape != shape:
+        raise ValueError(f"layer_norm: expected weight of shape {shape}, got {weight.shape}")
+    if bias is not None and bias.data.shape != shape:
+        raise ValueError(f"layer_norm: expected bias of shape {shape}, got {bias.shape}")
     xp = x.xp
     count = math.prod(shape)  # D: entries per sample
     a = x.data.reshape(-1, count)  # (M, D): one row per sample
@@ -281,9 +282,9 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
             gw = (_filled(xp, len(g), 1.0, g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
         if bias is not None and bias.requires_grad:
             gb = (_filled(xp, len(g), 1.0, g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
-        return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
+        return (gx, gw, gb) if len(parents) == 3 else tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
-    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    parents = (x, weight, bias) if weight is not None and bias is not None else tuple(t for t in (x, weight, bias) if t is not None)
     return Tensor._make(out.reshape(x.shape), parents, backward, "layer_norm")
 
 
