@@ -247,11 +247,10 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     # faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
     mean_d = _filled(xp, count, 1.0 / count, a.dtype)  # (D,): a @ mean_d is each row's mean
     x_hat = a - (a @ mean_d)[:, None]  # (M, D) centred
-    invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares
-    invstd *= 1.0 / count  # biased variance
-    invstd += eps
-    xp.sqrt(invstd, out=invstd)
-    xp.divide(1.0, invstd, out=invstd)  # (M,) 1 / sqrt(var + eps)
+    invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares = D * var (biased)
+    invstd += count * eps
+    xp.divide(count, invstd, out=invstd)
+    xp.sqrt(invstd, out=invstd)  # (M,) 1 / sqrt(var + eps) = sqrt(D / (D * var + D * eps))
     invstd = invstd[:, None]  # (M, 1)
     x_hat *= invstd
     out = x_hat * w if w is not None else x_hat.copy()  # (M, D)
