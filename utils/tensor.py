@@ -29,6 +29,7 @@ Results of ops keep their inputs' device and dtype; nothing is moved behind your
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import threading
 
@@ -95,6 +96,18 @@ def _to_array(data, dtype=None, device=None):
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return arr
+
+
+def fresh_gradients(backward):
+    """Mark an op's ``backward`` closure as returning arrays that nothing else references.
+
+    The gradients it returns are new arrays (or views of new arrays), a different one for
+    each parent, never its input ``g`` nor anything the op keeps: so ``Tensor.backward``
+    may store them in a leaf's ``.grad`` without copying them first. Unmarked closures
+    (the default) get that copy.
+    """
+    backward.fresh_gradients = True
+    return backward
 
 
 def unbroadcast(grad, shape):
@@ -278,14 +291,17 @@ class Tensor:
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward(): gradient shape {tuple(grad.shape)} does not match tensor shape {self.shape}")
 
-        order, seen = [], set()
+        order, leaves, seen = [], {}, set()  # ops in topological order; leaves (no parents) apart
         stack = [(self, False)]
         while stack:  # iterative DFS: long LSTM graphs must not hit the recursion limit
             node, done = stack.pop()
             if done:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if not node._parents:
+                leaves[id(node)] = node
+                continue
+            if id(node) in seen:  # (marked when expanded, not when pushed: an op must follow ALL its users)
                 continue
             seen.add(id(node))
             stack.append((node, True))
@@ -293,22 +309,34 @@ class Tensor:
                 if parent.requires_grad and id(parent) not in seen:
                     stack.append((parent, False))
 
-        grads = {id(self): grad}
+        # id(node) -> (gradient, owned): owned means no other array shares its memory (a sum made
+        # here, or what a ``fresh_gradients`` backward returned), so a leaf may keep it without a copy.
+        grads = {id(self): (grad, False)}
         previous = is_grad_enabled()
         _state.grad_enabled = False  # no_grad(), without a context manager's cost on every call
         try:
-            for node in reversed(order):
-                g = grads.pop(id(node), None)
+            for node in reversed(order):  # every op after all the ops that use its output
+                g, owned = grads.pop(id(node), (None, False))
                 if g is None:
                     continue
-                if not node._parents:
-                    node.grad = g.copy() if node.grad is None else node.grad + g
-                    continue
-                for parent, pg in zip(node._parents, node._backward(g)):
+                parent_grads = node._backward(g)
+                fresh = getattr(node._backward, "fresh_gradients", False)
+                if fresh and len(parent_grads) > 1:
+                    handed = [id(pg) for pg in parent_grads if pg is not None]
+                    fresh = len(set(handed)) == len(handed)  # one array handed to two parents is owned by neither
+                for parent, pg in zip(node._parents, parent_grads):
                     if pg is None or not parent.requires_grad:
                         continue
                     key = id(parent)
-                    grads[key] = pg if key not in grads else grads[key] + pg
+                    grads[key] = (grads[key][0] + pg, True) if key in grads else (pg, fresh)
+            for leaf in leaves.values():  # then the leaves, each with the sum of everything it received
+                g, owned = grads.pop(id(leaf), (None, False))
+                if g is None:
+                    continue
+                if leaf.grad is None:
+                    leaf.grad = g if owned else g.copy()
+                else:
+                    leaf.grad = leaf.grad + g
         finally:
             _state.grad_enabled = previous
 
@@ -628,7 +656,12 @@ class Tensor:
     def gelu(self):
         """GELU with the exact erf form (PyTorch's default): x * Phi(x), Phi the standard normal CDF."""
         out, slope = gelu_route(self.data)(self.data)
-        return Tensor._make(out, (self,), lambda g: (g * slope,), "gelu")
+
+        @fresh_gradients
+        def backward(g):
+            return (g * slope,)
+
+        return Tensor._make(out, (self,), backward, "gelu")
 
     def clip(self, low=None, high=None):
         a = self.data
@@ -758,31 +791,38 @@ def gelu_poly(a):
     Args and returns as ``gelu_erf``.
     """
     xp = get_array_module(a)
-    k = a.dtype.type
-    bits = np.dtype(f"i{a.dtype.itemsize}")  # an integer type of the same width, to move the sign bit
-    sign_bit = bits.type(-1 << (8 * a.dtype.itemsize - 1))  # only the top bit set
-    r = k(math.sqrt(2.0) / _AS_P)
+    r, c5, horner, to_exp2, half, inv_sqrt_2pi, bits, sign_bit = _gelu_constants(a.dtype)
     t = xp.abs(a)
     t += r
     xp.divide(r, t, out=t)  # t = 1 / (1 + p z), z = |a| / sqrt 2
-    cdf = t * k(-0.5 * _AS_C[4])  # Horner with every coefficient times -1/2
-    for c in _AS_C[3::-1]:
-        cdf += k(-0.5 * c)
+    cdf = t * c5  # Horner with every coefficient times -1/2
+    for c in horner:
+        cdf += c
         cdf *= t  # -erfc(z) / 2 / exp(-z^2)
     gauss = xp.multiply(a, a, out=t)  # t is free again
-    gauss *= k(-0.5 / math.log(2.0))
+    gauss *= to_exp2
     xp.exp2(gauss, out=gauss)  # exp(-a^2 / 2) = exp(-z^2)
     cdf *= gauss  # -erfc(z) / 2
-    cdf += k(0.5)  # 1/2 - erfc(z) / 2, never negative
+    cdf += half  # 1/2 - erfc(z) / 2, never negative
     out = xp.empty_like(a)
     xp.bitwise_and(a.view(bits), sign_bit, out=out.view(bits))  # a's sign bit alone
     xp.bitwise_or(cdf.view(bits), out.view(bits), out=cdf.view(bits))  # copysign(cdf, a)
-    cdf += k(0.5)  # Phi(a)
+    cdf += half  # Phi(a)
     xp.multiply(a, cdf, out=out)
     gauss *= a
-    gauss *= k(1.0 / math.sqrt(2.0 * math.pi))  # a * phi(a)
+    gauss *= inv_sqrt_2pi  # a * phi(a)
     gauss += cdf
     return out, gauss
+
+
+@functools.lru_cache(maxsize=None)
+def _gelu_constants(dtype):
+    """``gelu_poly``'s scalars in ``dtype`` (made once: each conversion costs as much as a small pass)."""
+    k = np.dtype(dtype).type
+    bits = np.dtype(f"i{np.dtype(dtype).itemsize}")  # an integer type of the same width, to move the sign bit
+    sign_bit = bits.type(-1 << (8 * np.dtype(dtype).itemsize - 1))  # only the top bit set
+    return (k(math.sqrt(2.0) / _AS_P), k(-0.5 * _AS_C[4]), tuple(k(-0.5 * c) for c in _AS_C[3::-1]),
+            k(-0.5 / math.log(2.0)), k(0.5), k(1.0 / math.sqrt(2.0 * math.pi)), bits, sign_bit)
 
 
 def gelu_route(a):

@@ -210,3 +210,30 @@ def test_lstm_backward_in_blocks_matches_a_loop_of_cells_and_gradchecks(rng, mon
     for got, want in zip(fused, looped):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     gradcheck(lambda *_: m(x, (h0, c0))[0], x, h0, c0, *m.parameters())
+
+
+def test_lstm_float32_matches_a_loop_of_cells_and_frozen_weights_skip_their_gradients(rng):
+    """At float32 the fused layer agrees with LSTMCell steps to float32 rounding; with the input and
+    the weights frozen only the initial state gets a gradient (the paths that skip dx and dW)."""
+    m, cell = LSTM(3, 8), LSTMCell(3, 8)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(cell, name).data[...] = getattr(m, f"{name}_l0").data
+    x = Tensor(rng.standard_normal((7, 4, 3)).astype(np.float32))  # no gradient wanted
+    h0 = Tensor(rng.standard_normal((1, 4, 8)).astype(np.float32), requires_grad=True)
+    c0 = Tensor(rng.standard_normal((1, 4, 8)).astype(np.float32), requires_grad=True)
+    m.requires_grad_(False)
+    cell.requires_grad_(False)
+    weights = np.linspace(-1.0, 1.0, 7 * 4 * 8, dtype=np.float32).reshape(7, 4, 8)
+    out, (h_n, c_n) = m(x, (h0, c0))
+    ((out * Tensor(weights)).sum() + c_n.sum()).backward()
+    fused = [out.data.copy(), h0.grad.copy(), c0.grad.copy()]
+    h0.grad = c0.grad = None
+    h, c, loss, hs = h0[0], c0[0], 0.0, []
+    for t in range(7):
+        h, c = cell(x[t], (h, c))
+        hs.append(h.data)
+        loss = loss + (h * Tensor(weights[t])).sum()
+    (loss + c.sum()).backward()
+    for got, want in zip(fused, [np.stack(hs), h0.grad, c0.grad]):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert x.grad is None and all(p.grad is None for p in m.parameters())

@@ -336,3 +336,55 @@ def test_ndarray_memory_is_shared_not_copied():
     t = Tensor(a)
     a[0] = 5.0
     assert t.numpy()[0] == 5.0
+
+
+# ---------------------------------------------------------------------- leaf gradients own their memory
+def _op(parents, backward, fresh=False):
+    from utils.tensor import fresh_gradients
+
+    return Tensor._make(np.ones(3), parents, fresh_gradients(backward) if fresh else backward, "test_op")
+
+
+def test_leaf_gradients_never_share_memory_with_anything():
+    """A leaf's .grad may be changed in place (clipping, weight decay): it must not be the caller's array,
+    an op's input gradient, nor another leaf's gradient; only arrays an op marks fresh are kept as they are."""
+    x, y = Tensor(np.zeros(3), requires_grad=True), Tensor(np.zeros(3), requires_grad=True)
+    upstream = np.arange(3.0)
+    _op((x, y), lambda g: (g, g)).backward(upstream)  # passes the caller's array through, to both
+    x.grad *= 10
+    np.testing.assert_array_equal(upstream, np.arange(3.0))
+    np.testing.assert_array_equal(y.grad, np.arange(3.0))
+
+    x.grad = y.grad = None
+    shared = np.ones(3)
+    _op((x, y), lambda g: (shared, shared), fresh=True).backward(upstream)  # a marked op that breaks its word
+    assert x.grad is not y.grad and x.grad is not shared and y.grad is not shared
+
+    x.grad = None
+    made = []
+    _op((x,), lambda g: (made.append(g * 2) or made[-1],), fresh=True).backward(upstream)
+    assert x.grad is made[0]  # kept without a copy
+    np.testing.assert_array_equal(x.grad, 2 * upstream)
+
+
+def test_fresh_gradient_summed_from_two_paths_is_new_and_right():
+    x = Tensor(np.ones(3), requires_grad=True)
+    kept = np.full(3, 5.0)
+    out = _op((x, x), lambda g: (kept, g * 3), fresh=True)
+    out.backward(np.ones(3))
+    np.testing.assert_array_equal(x.grad, np.full(3, 8.0))
+    x.grad += 1
+    np.testing.assert_array_equal(kept, np.full(3, 5.0))
+
+
+def test_an_op_gets_every_contribution_before_its_own_backward_runs():
+    """A diamond in which the shorter path is listed first: x feeds z directly and through y,
+    so x's backward must wait for y's (a topological order, not just a visiting order)."""
+    leaf = Tensor(np.ones(2), requires_grad=True, dtype=F64)
+    x = leaf * 2.0
+    y = x * 3.0
+    (x + y).sum().backward()  # z's parents: x first, then y
+    np.testing.assert_allclose(leaf.grad, [8.0, 8.0])
+    leaf.grad = None
+    (y + x).sum().backward()
+    np.testing.assert_allclose(leaf.grad, [8.0, 8.0])

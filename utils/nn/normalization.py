@@ -14,12 +14,13 @@ graph of a dozen elementwise ops.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..backend import check_device, get_array_module, xp_for
-from ..tensor import DEFAULT_DTYPE, Tensor, as_tensor
+from ..tensor import DEFAULT_DTYPE, Tensor, as_tensor, fresh_gradients
 from .linear import check_same_float_dtype
 from .module import Module, Parameter
 
@@ -38,6 +39,16 @@ def channel_sum(a, b=None):
     return xp.einsum("ncl,ncl->c", a3, b.reshape(n, c, -1))
 
 
+def per_channel(v, length: int):
+    """A (C,) vector as (C, L): each channel's value repeated ``length`` times.
+
+    Against an (N, C, L) array this broadcasts over N alone, so NumPy runs one long inner
+    loop per sample instead of one short loop per (sample, channel): with L = 8 x 8 a pass
+    takes about a quarter less time. The values are those of broadcasting (1, C, 1).
+    """
+    return get_array_module(v).repeat(v, length).reshape(len(v), length)  # (C, L)
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel of ``x`` over the batch (and any trailing axes).
@@ -53,6 +64,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         eps: added to the variance before the square root.
     Returns:
         same shape as ``x``.
+
+    Every full-size pass works on ``x`` viewed as (N, C, L) (L = H * W, or 1) against
+    per-channel vectors expanded to (C, L) by ``per_channel``; the graph keeps ``x - mean``
+    (not ``x_hat``), and the backward is the module docstring's formula regrouped as
+    ``dx = g * s1 + (x - mean) * s2 + s3`` with per-channel ``s1, s2, s3``.
     """
     x = as_tensor(x)
     if x.ndim < 2:
@@ -63,13 +79,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (channels,):
             raise ValueError(f"batch_norm: expected {name} of shape ({channels},) for input {x.shape}, got {t.shape}")
-    bshape = (1, channels) + (1,) * (a.ndim - 2)  # broadcasts a (C,) vector against x
-    count = a.size // channels  # entries per channel
+    a3 = a.reshape(a.shape[0], channels, -1)  # (N, C, L)
+    length = a3.shape[2]
+    count = a.size // channels  # entries per channel: N * L
     if training:
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}")
-        mean = channel_sum(a) / count  # (C,)
-        centred = a - mean.reshape(bshape)  # (N, C, *)
+        mean = channel_sum(a3) / count  # (C,)
+        centred = a3 - per_channel(mean, length)  # (N, C, L)
         var = channel_sum(centred, centred) / count  # (C,) biased
         if running_mean is not None:
             running_mean.data[...] = (1.0 - momentum) * running_mean.data + momentum * mean
@@ -79,25 +96,25 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode (training=False) needs running_mean and running_var")
         mean, var = running_mean.data.astype(a.dtype, copy=False), running_var.data.astype(a.dtype, copy=False)
-        centred = a - mean.reshape(bshape)  # (N, C, *)
+        centred = a3 - per_channel(mean, length)  # (N, C, L)
     invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (C,)
-    x_hat = centred
-    x_hat *= invstd.reshape(bshape)  # (N, C, *), in place: centred is not needed again
-    w = weight.data if weight is not None else xp.ones(channels, dtype=a.dtype)  # (C,)
-    out = x_hat * w.reshape(bshape)
+    scale = invstd * weight.data if weight is not None else invstd  # (C,): y = centred * scale + bias
+    out = centred * per_channel(scale, length)  # (N, C, L)
     if bias is not None:
-        out += bias.data.reshape(bshape)
+        out += per_channel(bias.data, length)  # in place: out is ours
 
+    @fresh_gradients
     def backward(g):
-        sum_g = channel_sum(g)  # (C,)
-        sum_g_xhat = channel_sum(g, x_hat)  # (C,)
+        g3 = g.reshape(centred.shape)  # (N, C, L)
+        sum_g = channel_sum(g3)  # (C,)
+        sum_g_xhat = channel_sum(g3, centred) * invstd  # (C,): sum of g * x_hat
         gx = gw = gb = None
         if x.requires_grad:
-            scale = (w * invstd).reshape(bshape)
-            if training:
-                gx = scale * (g - (sum_g / count).reshape(bshape) - x_hat * (sum_g_xhat / count).reshape(bshape))
-            else:
-                gx = g * scale
+            gx = g3 * per_channel(scale, length)  # (N, C, L)
+            if training:  # dx = scale * (g - mean(g) - x_hat * mean(g * x_hat)), x_hat = centred * invstd
+                gx += centred * per_channel(-scale * invstd * sum_g_xhat / count, length)
+                gx += per_channel(-scale * sum_g / count, length)
+            gx = gx.reshape(x.shape)
         if weight is not None and weight.requires_grad:
             gw = sum_g_xhat
         if bias is not None and bias.requires_grad:
@@ -105,7 +122,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
     parents = tuple(t for t in (x, weight, bias) if t is not None)
-    return Tensor._make(out, parents, backward, "batch_norm")
+    return Tensor._make(out.reshape(x.shape), parents, backward, "batch_norm")
 
 
 class _BatchNorm(Module):
@@ -189,6 +206,18 @@ class BatchNorm2d(_BatchNorm):
     _shapes = "(N, C, H, W)"
 
 
+@functools.lru_cache(maxsize=64)
+def _filled_numpy(n: int, value: float, dtype) -> np.ndarray:
+    out = np.full(n, value, dtype=dtype)
+    out.flags.writeable = False  # shared between calls
+    return out
+
+
+def _filled(xp, n: int, value: float, dtype):
+    """A (n,) vector of ``value``: cached (read-only) on NumPy, where making it costs as much as using it."""
+    return _filled_numpy(n, value, np.dtype(dtype)) if xp is np else xp.full(n, value, dtype=dtype)
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes.
 
@@ -206,44 +235,55 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     k = len(shape)
     if x.ndim < k or x.shape[x.ndim - k:] != shape:
         raise ValueError(f"layer_norm: expected input of shape (*, {', '.join(map(str, shape))}), got {x.shape}")
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t.shape != shape:
-            raise ValueError(f"layer_norm: expected {name} of shape {shape}, got {t.shape}")
+    if weight is not None and weight.data.shape != shape:
+        raise ValueError(f"layer_norm: expected weight of shape {shape}, got {weight.shape}")
+    if bias is not None and bias.data.shape != shape:
+        raise ValueError(f"layer_norm: expected bias of shape {shape}, got {bias.shape}")
     xp = x.xp
     count = math.prod(shape)  # D: entries per sample
     a = x.data.reshape(-1, count)  # (M, D): one row per sample
     w = None if weight is None else weight.data.reshape(count)  # (D,)
-    # Row and column sums are matrix-vector products with a vector of ones: one BLAS call
-    # each, several times faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
-    ones_d = xp.ones(count, dtype=a.dtype)  # (D,)
-    x_hat = a - (a @ ones_d)[:, None] * (1.0 / count)  # (M, D) centred
-    var = xp.einsum("md,md->m", x_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1) biased
-    invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (M, 1)
+    # Row and column sums are matrix-vector products: one BLAS call each, several times
+    # faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
+    mean_d = _filled(xp, count, 1.0 / count, a.dtype)  # (D,): a @ mean_d is each row's mean
+    x_hat = a - (a @ mean_d)[:, None]  # (M, D) centred
+    invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares = D * var (biased)
+    invstd += count * eps
+    xp.divide(count, invstd, out=invstd)
+    xp.sqrt(invstd, out=invstd)  # (M,) 1 / sqrt(var + eps) = sqrt(D / (D * var + D * eps))
+    invstd = invstd[:, None]  # (M, 1)
     x_hat *= invstd
     out = x_hat * w if w is not None else x_hat.copy()  # (M, D)
     if bias is not None:
         out += bias.data.reshape(count)
 
+    @fresh_gradients
     def backward(g):
         g = g.reshape(-1, count)  # (M, D)
         gx = gw = gb = None
+        need_w = weight is not None and weight.requires_grad
+        if x.requires_grad or need_w:
+            gx_hat = g * x_hat  # (M, D): its row sums (weighted by w) and column sums are all that is needed of it
         if x.requires_grad:
-            g_hat = g * w if w is not None else g  # (M, D) gradient wrt x_hat
-            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)), per row
-            coef = xp.einsum("md,md->m", g_hat, x_hat)[:, None] * (1.0 / count)  # (M, 1)
-            shift = (g_hat @ ones_d)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat)
-            gx = x_hat * (coef * invstd)  # (M, D)
-            gx += shift * invstd
-            scaled = xp.multiply(g_hat, invstd, out=g_hat if w is not None else None)  # g_hat is g's own copy when w is set
-            xp.subtract(scaled, gx, out=gx)
+            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) per row, g_hat = g * w
+            if w is not None:
+                mean_gx = (gx_hat @ w)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat * x_hat)
+                g_hat = g * w  # (M, D)
+            else:
+                mean_gx = (gx_hat @ mean_d)[:, None]
+                g_hat = g.copy()
+            g_hat -= (g_hat @ mean_d)[:, None]  # minus mean(g_hat), per row
+            gx = xp.multiply(x_hat, mean_gx, out=gx_hat if not need_w else None)  # (M, D)
+            xp.subtract(g_hat, gx, out=gx)
+            gx *= invstd
             gx = gx.reshape(x.shape)
-        if weight is not None and weight.requires_grad:
-            gw = xp.einsum("md,md->d", g, x_hat).reshape(shape)  # normalized_shape
+        if need_w:
+            gw = (_filled(xp, len(g), 1.0, g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
         if bias is not None and bias.requires_grad:
-            gb = (xp.ones(len(g), dtype=g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
-        return tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
+            gb = (_filled(xp, len(g), 1.0, g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
+        return (gx, gw, gb) if len(parents) == 3 else tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
-    parents = tuple(t for t in (x, weight, bias) if t is not None)
+    parents = (x, weight, bias) if weight is not None and bias is not None else tuple(t for t in (x, weight, bias) if t is not None)
     return Tensor._make(out.reshape(x.shape), parents, backward, "layer_norm")
 
 
@@ -275,9 +315,10 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
             raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
-        if self.weight is not None:
-            check_same_float_dtype(self, x, self.weight)
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        weight, bias = self.weight, self.bias  # (each a registry lookup: read once)
+        if weight is not None:
+            check_same_float_dtype(self, x, weight)
+        return layer_norm(x, self.normalized_shape, weight, bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

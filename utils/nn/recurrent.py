@@ -8,18 +8,16 @@ One LSTM step, with PyTorch's gate order i, f, g, o::
     h' = o * tanh(c')
 
 ``LSTMCell`` is written with ordinary Tensor ops (readable, one step). ``LSTM`` runs a
-whole sequence as ONE autograd node: the input projections of all time steps are one
-GEMM, each step adds one GEMM for the hidden path, and the backward (backpropagation
-through time) is written out on raw arrays. This keeps a 50-step sequence at one graph
-node instead of hundreds. The backward walks back through time in blocks of
-``BPTT_BLOCK`` steps, computing each block's gate derivatives just before it needs them
-(while they are still in cache) and adding the weight gradients of all steps with one
-GEMM each at the end. ``LSTM`` is a ``StackedRecurrent`` like ``RNN`` and ``GRU``
-(parameter names, layouts, stacking, dropout), with the pair (h, c) as its state.
+whole sequence as ONE autograd node (``lstm_layer``): one GEMM per step computes all four
+gates from [h; x; 1], and the backward (backpropagation through time) is written out on
+raw arrays, two GEMMs per step. This keeps a 50-step sequence at one graph node instead
+of hundreds. The backward walks back through time in blocks of ``BPTT_BLOCK`` steps,
+computing each block's gate derivatives just before it needs them (while they are still
+in cache). ``LSTM`` is a ``StackedRecurrent`` like ``RNN`` and ``GRU`` (parameter names,
+layouts, stacking, dropout), with the pair (h, c) as its state.
 """
 from __future__ import annotations
 
-from ..backend import get_array_module
 from ..tensor import Tensor
 from .module import Module
 from .rnn import StackedRecurrent, recurrent_parameter
@@ -27,11 +25,6 @@ from .rnn import StackedRecurrent, recurrent_parameter
 
 BPTT_BLOCK = 8  # time steps whose backward factors are computed together (a block stays in cache)
 _uniform = recurrent_parameter  # U(-1/sqrt(H), 1/sqrt(H)), PyTorch's init for every recurrent weight and bias
-
-
-def _sigmoid(x):
-    """Logistic sigmoid via tanh: stable for any x and one fused ufunc call."""
-    return 0.5 * (get_array_module(x).tanh(0.5 * x) + 1.0)
 
 
 class LSTMCell(Module):
@@ -104,102 +97,125 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: 
         packed: (T + 1, N, H) — rows 0..T-1 are the hidden states h_1..h_T and row T is
         the final cell state c_T. Slice it (``packed[:T]``, ``packed[T]``); each slice's
         backward scatters into this op's gradient, so one backward does the whole BPTT.
+
+    How it is laid out (the same arithmetic as ``LSTMCell``, arranged for few, contiguous calls):
+
+    * Feature-major: every per-step array is (features, N), so each gate is a contiguous
+      (H, N) block. Step t's gates are ONE GEMM, ``W @ z_t`` with ``W = [W_hh | W_ih | b]``
+      (4H, K) and ``z_t = [h_t; x_t; 1]`` (K, N), K = H + I (+ 1 with biases): the input
+      path and the bias ride along in the same GEMM, and ``dW = sum_t dA_t z_t^T`` (dA_t
+      the gradient of step t's gates) gives all the weight and bias gradients at once,
+      summed step by step while dA_t is still in cache. (BLAS's own ``gemm`` with beta = 1,
+      through SciPy, summed without the add and was 3% faster on one thread, but SciPy's
+      OpenBLAS is a second thread pool beside NumPy's: on two threads the two pools fought
+      and the layer ran 2.4x slower. Plain ``matmul`` and ``+=`` it is.)
+    * Gate rows in the order o, i, f, g (PyTorch's i, f, g, o permuted), with row t of
+      the state buffer ``S[t]`` (5H, N) = [o; i; f; g; c_t]: o, i, f are one block for
+      the sigmoid, [i; f] times [g; c_t] is one multiply (i * g and f * c), and the
+      backward's factors for [i; f; g] are one block.
+    * sigmoid(a) = tanh(a / 2) / 2 + 1/2: the o, i, f rows of W are pre-scaled by 1/2
+      (exact in floating point), so one tanh per step activates all four gates.
     """
     xp = x.xp
     T, N, I = x.shape
     H = weight_hh.shape[1]
     dt = x.dtype
-    Wih, Whh = weight_ih.data, weight_hh.data
+    K = H + I + (1 if bias_ih is not None else 0)  # rows of z_t = [h; x; 1]
+    order = xp.concatenate([xp.arange(3 * H, 4 * H), xp.arange(0, 3 * H)])  # (4H,) PyTorch's rows as o, i, f, g
 
-    # sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so ONE tanh per step activates all four gates:
-    # the i, f, o columns are pre-scaled by 1/2 (exact in floating point: the products are
-    # the same numbers as scaling afterwards) and mapped back with a multiply-add.
-    half = xp.full((4, H), 0.5, dtype=dt)
-    half[2] = 1.0
-    col_scale = half.reshape(4 * H)  # (4H,) 0.5 for i, f, o; 1 for g
-    col_shift = col_scale.copy()
-    col_shift[2 * H:3 * H] = 0.0  # (4H,) 0.5 for i, f, o; 0 for g
-    WhhT = Whh.T * col_scale  # (H, 4H)
-
-    x2 = x.data.reshape(T * N, I)  # (T*N, I)
-    pre = x2 @ (Wih * col_scale[:, None]).T  # (T*N, 4H): every time step's (pre-scaled) input projection in one GEMM
+    W = xp.empty((4 * H, K), dtype=dt)  # (4H, K) = [W_hh | W_ih | b], rows o, i, f, g
+    W[:, :H] = weight_hh.data[order]
+    W[:, H:H + I] = weight_ih.data[order]
     if bias_ih is not None:
-        pre += (bias_ih.data + bias_hh.data) * col_scale
-    pre = pre.reshape(T, N, 4 * H)  # (T, N, 4H)
+        W[:, H + I] = (bias_ih.data + bias_hh.data)[order]
+    row_scale = xp.ones((4 * H, 1), dtype=dt)
+    row_scale[:3 * H] = 0.5  # o, i, f: sigmoid(a) = tanh(a / 2) / 2 + 1/2
+    W_half = W * row_scale  # (4H, K)
 
-    acts = xp.empty((T, N, 4 * H), dtype=dt)  # activated gates [i | f | g | o] per step
-    hbuf = xp.empty((T + 2, N, H), dtype=dt)  # h_0 .. h_T, then c_T: hbuf[1:] is the packed output, no copy
-    hs = hbuf[:T + 1]  # h_0 .. h_T
-    cs = xp.empty((T + 1, N, H), dtype=dt)  # c_0 .. c_T
-    tanh_c = xp.empty((T, N, H), dtype=dt)  # tanh(c_1) .. tanh(c_T)
-    ig = xp.empty((N, H), dtype=dt)
-    hs[0], cs[0] = h0.data, c0.data
+    Z = xp.empty((T + 1, K, N), dtype=dt)  # z_t = [h_t; x_t; 1] feature-major; Z[T, :H] = h_T
+    Z[0, :H] = h0.data.T
+    Z[:T, H:H + I] = x.data.transpose(0, 2, 1)  # (T, I, N)
+    if bias_ih is not None:
+        Z[:, H + I] = 1.0
+    S = xp.empty((T + 1, 5 * H, N), dtype=dt)  # S[t] = [o; i; f; g] of step t, then c_t; S[T, 4H:] = c_T
+    S[0, 4 * H:] = c0.data.T
+    tanh_c = xp.empty((T, H, N), dtype=dt)  # tanh(c_1) .. tanh(c_T)
+    prod = xp.empty((2 * H, N), dtype=dt)  # [i * g; f * c_t]
     for t in range(T):
-        gates = acts[t]  # (N, 4H)
-        xp.matmul(hs[t], WhhT, out=gates)
-        gates += pre[t]
+        gates = S[t, :4 * H]  # (4H, N)
+        xp.matmul(W_half, Z[t], out=gates)
         xp.tanh(gates, out=gates)
-        gates *= col_scale
-        gates += col_shift  # sigmoid for i, f, o; tanh for g
-        i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        xp.multiply(f, cs[t], out=cs[t + 1])
-        xp.multiply(i, g, out=ig)
-        cs[t + 1] += ig  # c_t = f * c_{t-1} + i * g
-        xp.tanh(cs[t + 1], out=tanh_c[t])
-        xp.multiply(o, tanh_c[t], out=hs[t + 1])  # h_t = o * tanh(c_t)
-    hbuf[T + 1] = cs[T]
-    packed = hbuf[1:]  # (T + 1, N, H)
+        sig = S[t, :3 * H]  # (3H, N) o, i, f
+        sig *= 0.5
+        sig += 0.5
+        xp.multiply(S[t, H:3 * H], S[t, 3 * H:], out=prod)  # [i; f] * [g; c_t]
+        c_next = S[t + 1, 4 * H:]  # (H, N)
+        xp.add(prod[:H], prod[H:], out=c_next)  # c_{t+1} = i * g + f * c_t
+        xp.tanh(c_next, out=tanh_c[t])
+        xp.multiply(S[t, :H], tanh_c[t], out=Z[t + 1, :H])  # h_{t+1} = o * tanh(c_{t+1})
+    packed = xp.empty((T + 1, N, H), dtype=dt)
+    packed[:T] = Z[1:, :H].transpose(0, 2, 1)  # (T, N, H) h_1 .. h_T
+    packed[T] = S[T, 4 * H:].T  # (N, H) c_T
 
     def backward(grad):
-        a4 = acts.reshape(T, N, 4, H)
-        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]  # (T, N, H) each
-        g_h = grad[:T]  # (T, N, H) gradient reaching each h_t from outside
-        dA = xp.empty((T, N, 4 * H), dtype=dt)  # gradient of the pre-activation gates
-        dA4 = dA.reshape(T, N, 4, H)
+        o, i, f, g = (S[:, k * H:(k + 1) * H] for k in range(4))  # (T + 1, H, N) each
+        rows = H + I if x.requires_grad else H  # the gradient of z_t = [h_t; x_t; 1] kept: dh (and dx)
+        # dZ[t] collects the gradient of z_t: the outside gradient of h_t first, then step t's
+        # backward GEMM adds into it, so when the loop reaches step t - 1, dZ[t, :H] is complete.
+        dZ = xp.empty((T + 1, rows, N), dtype=dt)  # (T + 1, rows, N)
+        dZ[1:, :H] = grad[:T].transpose(0, 2, 1)  # (T, H, N) gradient reaching h_1 .. h_T from outside
+        dZ[0, :H] = 0.0
+        dZ[:, H:] = 0.0
+        W_backT = xp.ascontiguousarray(W[:, :rows].T)  # (rows, 4H)
+        need_w = weight_ih.requires_grad or weight_hh.requires_grad or (bias_ih is not None and (bias_ih.requires_grad or bias_hh.requires_grad))
+        dW = xp.zeros((4 * H, K), dtype=dt) if need_w else None  # sum over steps of dA_t z_t^T, rows o, i, f, g
+        dA = xp.empty((4 * H, N), dtype=dt)  # gradient of step t's pre-activation gates, rows o, i, f, g
+        dz = xp.empty((rows, N), dtype=dt)  # step t's contribution to the gradient of z_t
+        dW_t = xp.empty((4 * H, K), dtype=dt) if need_w else None  # step t's contribution to dW
+        dc = xp.empty((H, N), dtype=dt)
+        dc_next = xp.array(grad[T].T, dtype=dt, order="C")  # (H, N) gradient of c_{t+1}
         # The factors that do not depend on the incoming gradient are computed for a block of
         # BPTT_BLOCK steps at a time, just before the loop walks back through them, so that
         # they are still in cache when it reads them.
         B = min(T, BPTT_BLOCK)
-        coef = xp.empty((B, N, 3, H), dtype=dt)  # d a_{i,f,g} = dc * coef
-        dc_from_dh = xp.empty((B, N, H), dtype=dt)  # dc = dh * this + dc_next
-        da_o = xp.empty((B, N, H), dtype=dt)  # d a_o = dh * this
-        scratch = xp.empty((B, N, H), dtype=dt)
-        dh, dc = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
-        dh_next = xp.zeros((N, H), dtype=dt)
-        dc_next = grad[T].copy()  # (N, H)
+        coef = xp.empty((B, 3 * H, N), dtype=dt)  # d a_{i,f,g} = dc * coef
+        dc_from_dh = xp.empty((B, H, N), dtype=dt)  # dc = dh * this + dc_next
+        da_o = xp.empty((B, H, N), dtype=dt)  # d a_o = dh * this
+        slope = xp.empty((B, 3 * H, N), dtype=dt)  # s * (1 - s) for o, i, f
         for end in range(T, 0, -B):
             lo = max(0, end - B)
             n, s = end - lo, slice(lo, end)
-            # Each factor written into its buffer in place: the same products, in the same order, as the comments.
-            c_i, c_f, c_g, d_c, d_o, tmp = coef[:n, :, 0], coef[:n, :, 1], coef[:n, :, 2], dc_from_dh[:n], da_o[:n], scratch[:n]
-            xp.multiply(g[s], i[s], out=c_i)
-            c_i *= xp.subtract(1.0, i[s], out=tmp)  # g * i * (1 - i)
-            xp.multiply(cs[s], f[s], out=c_f)
-            c_f *= xp.subtract(1.0, f[s], out=tmp)  # c_{t-1} * f * (1 - f)
+            sd, c_ifg, d_c, d_o = slope[:n], coef[:n], dc_from_dh[:n], da_o[:n]
+            xp.subtract(1.0, S[s, :3 * H], out=sd)
+            sd *= S[s, :3 * H]  # s * (1 - s) for o, i, f
+            xp.multiply(S[s, 3 * H:], sd[:, H:], out=c_ifg[:, :2 * H])  # [g * i(1 - i); c_t * f(1 - f)]
+            c_g = c_ifg[:, 2 * H:]
             xp.multiply(g[s], g[s], out=c_g)
             xp.subtract(1.0, c_g, out=c_g)
             c_g *= i[s]  # i * (1 - g^2)
             xp.multiply(tanh_c[s], tanh_c[s], out=d_c)
             xp.subtract(1.0, d_c, out=d_c)
             d_c *= o[s]  # o * (1 - tanh(c)^2)
-            xp.multiply(tanh_c[s], o[s], out=d_o)
-            d_o *= xp.subtract(1.0, o[s], out=tmp)  # tanh(c) * o * (1 - o)
+            xp.multiply(tanh_c[s], sd[:, :H], out=d_o)  # tanh(c) * o(1 - o)
             for t in range(end - 1, lo - 1, -1):
                 j = t - lo
-                xp.add(g_h[t], dh_next, out=dh)  # (N, H)
+                dh = dZ[t + 1, :H]  # (H, N) complete gradient of h_{t+1}
                 xp.multiply(dh, d_c[j], out=dc)
-                dc += dc_next
-                xp.multiply(coef[j], dc[:, None, :], out=dA4[t, :, :3])  # d a_i, d a_f, d a_g
-                xp.multiply(dh, d_o[j], out=dA4[t, :, 3])  # d a_o
-                xp.matmul(dA[t], Whh, out=dh_next)  # (N, H)
-                xp.multiply(dc, f[t], out=dc_next)
-        dA2 = dA.reshape(T * N, 4 * H)  # (T*N, 4H)
-        # The weight gradients of all time steps: one GEMM each, over T*N rows.
-        gx = (dA2 @ Wih).reshape(T, N, I) if x.requires_grad else None  # (T, N, I)
-        gWih = dA2.T @ x2 if weight_ih.requires_grad else None  # (4H, I)
-        gWhh = dA2.T @ hs[:T].reshape(T * N, H) if weight_hh.requires_grad else None  # (4H, H)
-        gb = dA2.sum(axis=0) if bias_ih is not None else None  # (4H,)
-        return gx, dh_next, dc_next, gWih, gWhh, gb, gb
+                dc += dc_next  # gradient of c_{t+1}
+                xp.multiply(c_ifg[j].reshape(3, H, N), dc, out=dA[H:].reshape(3, H, N))  # d a_i, d a_f, d a_g
+                xp.multiply(dh, d_o[j], out=dA[:H])  # d a_o
+                dZ[t] += xp.matmul(W_backT, dA, out=dz)  # (rows, 4H) @ (4H, N): into dh_t (and dx_t)
+                xp.multiply(dc, f[t], out=dc_next)  # gradient of c_t
+                if need_w:
+                    dW += xp.matmul(dA, Z[t].T, out=dW_t)  # (4H, N) @ (N, K)
+        gx = gWih = gWhh = gb = None
+        if x.requires_grad:
+            gx = dZ[:T, H:].transpose(0, 2, 1)  # (T, N, I)
+        if need_w:
+            dW = dW[xp.argsort(order)]  # (4H, K) rows back to PyTorch's i, f, g, o
+            gWhh, gWih = dW[:, :H], dW[:, H:H + I]  # (4H, H), (4H, I)
+            gb = dW[:, H + I] if bias_ih is not None else None  # (4H,)
+        return gx, dZ[0, :H].T, dc_next.T, gWih, gWhh, gb, gb
 
     parents = (x, h0, c0, weight_ih, weight_hh)
     if bias_ih is not None:
