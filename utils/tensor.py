@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import threading
 
 import numpy as np
@@ -109,6 +110,28 @@ def unbroadcast(grad, shape):
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
 
+
+def _refs_in_callee(a) -> int:
+    return sys.getrefcount(a)
+
+
+def _refs_of_a_fresh_array() -> int:
+    fresh = np.empty(1)  # held by this one local name only
+    return _refs_in_callee(fresh)
+
+
+_SOLE_REFS = _refs_of_a_fresh_array()  # what a callee counts for an array only its caller's one name holds
+
+
+def _adoptable(g) -> bool:
+    """May a leaf keep the gradient ``g`` itself as ``.grad`` instead of a copy?
+
+    Only when ``g`` owns C-contiguous memory (not a view of another array) and nothing but
+    the caller's one local name refers to it: not the caller of ``backward`` (its seed
+    gradient), not another pending gradient (``add`` hands one array to both parents), not
+    an op's closure. Call it as ``_adoptable(name)`` with ``name`` a plain local variable.
+    """
+    return sys.getrefcount(g) <= _SOLE_REFS and getattr(g, "base", 0) is None and g.flags.c_contiguous
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it.
@@ -302,7 +325,10 @@ class Tensor:
                 if g is None:
                     continue
                 if not node._parents:
-                    node.grad = g.copy() if node.grad is None else node.grad + g
+                    if node.grad is not None:
+                        node.grad = node.grad + g
+                    else:  # a gradient no one else holds is kept as is; anything shared is copied
+                        node.grad = g if _adoptable(g) else g.copy()
                     continue
                 for parent, pg in zip(node._parents, node._backward(g)):
                     if pg is None or not parent.requires_grad:
