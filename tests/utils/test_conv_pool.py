@@ -146,6 +146,22 @@ def test_conv2d_layouts_agree_on_a_resnet_sized_map(rng):
                 np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), ((2, 1), (0, 2), 1), (1, (2, 0), (1, 2))])
+def test_channels_last_weight_gradient_in_both_product_orders(rng, monkeypatch, stride, padding, dilation):
+    """Large weights take their gradient as (O, kh*kw*C): same numbers as the (kh*kw*C, O) order, and gradchecked."""
+    force_layout(monkeypatch, "conv2d_channels_last")
+    x, w, b = t64(rng, 2, 3, 7, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4)
+    g = rng.standard_normal(nn.conv2d(x, w, b, stride, padding, dilation).shape)
+    grads = {}
+    for large in (1, 10**9):  # every weight counts as large / none does
+        monkeypatch.setattr(nn.conv, "LARGE_WEIGHT", large)
+        w.grad = None
+        nn.conv2d(x, w, b, stride, padding, dilation).backward(g)
+        grads[large] = w.grad
+        gradcheck(lambda x, w, b: nn.conv2d(x, w, b, stride, padding, dilation), x, w, b)
+    np.testing.assert_allclose(grads[1], grads[10**9], rtol=1e-12, atol=1e-12)
+    assert grads[1].shape == w.shape and grads[1].flags.c_contiguous
+
 def test_conv2d_layout_init_and_state_dict():
     np.random.seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8))

@@ -181,6 +181,9 @@ def conv2d_channels_first(a, w, b, stride, padding, dilation, out_hw):
     return out, grads
 
 
+LARGE_WEIGHT = 128 * 256  # C*O from which channels-last computes its weight gradient as (O, kh*kw*C)
+
+
 def conv2d_channels_last(a, w, b, stride, padding, dilation, out_hw):
     """The same convolution with pixels outermost and channels innermost ("HWNC").
 
@@ -220,8 +223,11 @@ def conv2d_channels_last(a, w, b, stride, padding, dilation, out_hw):
             for p, q, r, s in taps:
                 gxt[r, s] += grows[:, :, :, p, q, :]
             gx = gxt[ph:ph + h, pw:pw + wd].transpose(2, 3, 0, 1)  # (N, C, H, W)
-        if need_w:
-            gw = (rows.T @ gr).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)  # (O, C, kh, kw)
+        if need_w:  # (O, C, kh, kw), a view that the leaf copies into order
+            if c * o >= LARGE_WEIGHT:  # copying (O, kh, kw, C) runs of C beats gathering across a (kh, kw, C, O) matrix
+                gw = (gr.T @ rows).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+            else:
+                gw = (rows.T @ gr).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
         if need_b:
             gb = gr.sum(axis=0)  # (O,)
         return gx, gw, gb
