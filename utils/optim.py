@@ -164,7 +164,7 @@ class Adam(Optimizer):
                     denom = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
                     p.data -= (step_size * m / denom).astype(p.dtype, copy=False)
                     continue
-                # The same operations in the same order, in place on two scratch buffers (no new arrays per step).
+                # The same operations, in PyTorch's order, in place on one scratch buffer (no new arrays per step).
                 tmp = xp.empty_like(m)  # an array even for a 0-d parameter (g * c would be a NumPy scalar)
                 xp.multiply(g, 1.0 - beta1, out=tmp)
                 m *= beta1
@@ -176,9 +176,9 @@ class Adam(Optimizer):
                 xp.sqrt(v, out=tmp)
                 tmp /= math.sqrt(1.0 - beta2 ** t)
                 tmp += eps  # denom
-                update = m * (lr / (1.0 - beta1 ** t))
-                update /= tmp
-                p.data -= update.astype(p.dtype, copy=False)
+                xp.divide(m, tmp, out=tmp)  # m / denom, then times the step size: PyTorch's addcdiv order
+                tmp *= lr / (1.0 - beta1 ** t)
+                p.data -= tmp.astype(p.dtype, copy=False)
 
 
 # ---------------------------------------------------------------------- schedulers

@@ -146,6 +146,22 @@ def test_conv2d_layouts_agree_on_a_resnet_sized_map(rng):
                 np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), ((2, 1), (0, 2), 1), (1, (2, 0), (1, 2))])
+def test_channels_last_weight_gradient_in_both_product_orders(rng, monkeypatch, stride, padding, dilation):
+    """Large weights take their gradient as (O, kh*kw*C): same numbers as the (kh*kw*C, O) order, and gradchecked."""
+    force_layout(monkeypatch, "conv2d_channels_last")
+    x, w, b = t64(rng, 2, 3, 7, 6), t64(rng, 4, 3, 3, 2), t64(rng, 4)
+    g = rng.standard_normal(nn.conv2d(x, w, b, stride, padding, dilation).shape)
+    grads = {}
+    for large in (1, 10**9):  # every weight counts as large / none does
+        monkeypatch.setattr(nn.conv, "LARGE_WEIGHT", large)
+        w.grad = None
+        nn.conv2d(x, w, b, stride, padding, dilation).backward(g)
+        grads[large] = w.grad
+        gradcheck(lambda x, w, b: nn.conv2d(x, w, b, stride, padding, dilation), x, w, b)
+    np.testing.assert_allclose(grads[1], grads[10**9], rtol=1e-12, atol=1e-12)
+    assert grads[1].shape == w.shape and grads[1].flags.c_contiguous
+
 def test_conv2d_layout_init_and_state_dict():
     np.random.seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8))
@@ -248,6 +264,50 @@ def test_max_pool_backward_scatter_matches_loop_twin_with_ties(rng, k, s, p):
     np.testing.assert_allclose(scatter, loop, rtol=1e-12, atol=1e-12)
     assert abs(loop.sum() - g.sum()) < 1e-9  # every window's gradient lands once, never duplicated
 
+
+
+def test_scatter_add_twins_agree_on_repeated_indices(rng):
+    """``np.add.at`` (NumPy's path) and ``bincount`` (other backends) sum repeated indices alike."""
+    from utils.nn import pooling
+
+    index = rng.integers(0, 7, 50)  # every slot hit several times, slot 7 never
+    values = rng.standard_normal(50).astype(np.float32)
+    expected = np.array([values[index == i].astype(np.float64).sum() for i in range(8)])
+    for add in (pooling.scatter_add_at, pooling.scatter_add_bincount):
+        out = add(index, values, 8)
+        assert out.dtype == np.float32 and out.shape == (8,) and out[7] == 0.0
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,k,s,p", [((3, 4, 9, 8), 3, 2, 0), ((2, 3, 7, 6), 3, 2, 1), ((2, 2, 6, 7), (2, 3), (2, 3), 0),
+                                         ((2, 3, 7, 6), 3, 1, 1)])
+def test_max_pool_float32_matches_a_window_argmax_with_ties_and_repeated_shapes(rng, shape, k, s, p):
+    """The forward (scratch copies for strided columns) and the backward (cached window corners, called
+    twice on the same shapes) against ``argmax`` over each window, float32, with many ties."""
+    kernel, stride, pad = (nn.conv.pair(v, "v", "test") for v in (k, s, p))
+    x = (np.round(rng.standard_normal(shape) * 2) / 2).astype(np.float32)  # coarse values: many ties
+    padded = np.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2), constant_values=-np.inf)
+    ho, wo = (padded.shape[2] - kernel[0]) // stride[0] + 1, (padded.shape[3] - kernel[1]) // stride[1] + 1
+    for _ in range(2):  # the second call reuses the cached corners
+        g = rng.standard_normal((shape[0], shape[1], ho, wo)).astype(np.float32)
+        xt = Tensor(x, requires_grad=True)
+        out = nn.max_pool2d(xt, k, s, p)
+        out.backward(g)
+        expected_out = np.zeros((shape[0], shape[1], ho, wo), dtype=np.float32)
+        expected_grad = np.zeros(padded.shape)
+        for i in range(ho):
+            for j in range(wo):
+                r, c = i * stride[0], j * stride[1]
+                window = padded[:, :, r:r + kernel[0], c:c + kernel[1]].reshape(shape[0], shape[1], -1)
+                first = window.argmax(axis=-1)  # row-major first maximum
+                expected_out[:, :, i, j] = window.max(axis=-1)
+                pr, pc = np.divmod(first, kernel[1])
+                for a in range(shape[0]):
+                    for b in range(shape[1]):
+                        expected_grad[a, b, r + pr[a, b], c + pc[a, b]] += g[a, b, i, j]
+        np.testing.assert_array_equal(out.numpy(), expected_out)
+        np.testing.assert_allclose(xt.grad, expected_grad[:, :, pad[0]:pad[0] + shape[2], pad[1]:pad[1] + shape[3]],
+                                   rtol=1e-6, atol=1e-6)
 
 @pytest.mark.parametrize("route", ["loop", "scatter"])
 def test_max_pool_gradcheck_each_backward_route(rng, monkeypatch, route):

@@ -50,6 +50,23 @@ def test_adam_formula():
     np.testing.assert_allclose(run(Adam, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd), w, rtol=1e-12)
 
 
+
+def test_adam_in_place_float32_steps_match_the_written_out_formulas():
+    """The in-place path (float32 state) against the branch that writes the formulas out (float64 state)."""
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((4, 5)).astype(np.float32)
+    grads = [rng.standard_normal((4, 5)).astype(np.float32) for _ in range(4)]
+    fast, plain = Parameter(start.copy()), Parameter(start.copy())
+    opts = Adam([fast], lr=0.02, weight_decay=0.01), Adam([plain], lr=0.02, weight_decay=0.01)
+    opts[1].state[plain] = {"step": 0, "exp_avg": np.zeros((4, 5)), "exp_avg_sq": np.zeros((4, 5))}  # float64: written out
+    for g in grads:
+        for p, opt in zip((fast, plain), opts):
+            p.grad = g.copy()
+            opt.step()
+    assert fast.dtype == plain.dtype == np.float32 and opts[0].state[fast]["exp_avg"].dtype == np.float32
+    assert np.abs(fast.data - start).max() > 0.01  # the steps moved the weights
+    np.testing.assert_allclose(fast.data, plain.data, rtol=1e-6, atol=1e-6)
+
 @pytest.mark.parametrize("opt_cls, kw", [(Adam, {"lr": 0.01}), (SGD, {"lr": 0.1, "momentum": 0.9})])
 def test_a_0d_parameter_steps_like_a_1d_one(opt_cls, kw):
     """A scalar parameter (a learned temperature, week 9) follows the same rule as one entry of a vector."""

@@ -1,10 +1,11 @@
-"""2-D convolution (``Conv2d``, NCHW) through im2col: one GEMM over the whole batch forward, two backward.
+"""2-D convolution (``Conv2d``, NCHW) through im2col: GEMMs over whole images and kernels, no loop over pixels.
 
 Forward: pad once, take a strided *view* of every ``kh x kw`` window (no copy), lay the
-windows out as columns ``(C*kh*kw, N*Ho*Wo)`` (the one im2col copy), and multiply by the
-weight matrix ``(O, C*kh*kw)``. Backward: the weight gradient is one more GEMM against
-the same columns; the input gradient is a GEMM back to columns followed by col2im, a
-scatter-add of ``kh*kw`` strided slices (a loop over kernel offsets, never over pixels).
+windows out as columns ``(N, C*kh*kw, Ho*Wo)`` (the one im2col copy), and multiply by the
+weight matrix ``(O, C*kh*kw)``, one GEMM per image. Backward: the weight gradient is one
+more GEMM per image against the same columns, summed; the input gradient is a GEMM back to
+columns followed by col2im, a scatter-add of ``kh*kw`` strided slices (a loop over kernel
+offsets, never over pixels).
 Small maps with many channels use the same three GEMMs with channels innermost
 (``conv2d_channels_last``), so that copies move runs of C numbers instead of runs of Wo;
 other stride-1 convolutions flatten each padded image so that every kernel tap is one
@@ -142,7 +143,11 @@ def choose_layout(channels: int, stride: tuple, ho: int, wo: int):
 
 
 def conv2d_channels_first(a, w, b, stride, padding, dilation, out_hw):
-    """The convolution as one GEMM against im2col columns laid out (C*kh*kw, N*Ho*Wo).
+    """The convolution as one GEMM per image against im2col columns laid out (N, C*kh*kw, Ho*Wo).
+
+    ``matmul`` of the (O, C*kh*kw) weights with the stacked columns gives (N, O, Ho*Wo), which
+    is already the NCHW output: no transpose pass after the product (one GEMM over the whole
+    batch, (C*kh*kw, N*Ho*Wo), needed one, and ran slower for few input channels).
 
     Args:
         a: (N, C, H, W) array; w: (O, C, kh, kw); b: (O,) or None; out_hw: (Ho, Wo).
@@ -153,32 +158,31 @@ def conv2d_channels_first(a, w, b, stride, padding, dilation, out_hw):
     n, c, h, wd = a.shape
     o, _, kh, kw = w.shape
     ho, wo = out_hw
+    k, L = c * kh * kw, ho * wo
     padded = pad2d(a, padding)  # (N, C, Hp, Wp)
-    # One GEMM over the whole batch: windows as columns (C*kh*kw, N*L), L = Ho*Wo.
-    cols = windows(padded, (kh, kw), stride, dilation).transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)  # (C*kh*kw, N*L)
-    w2 = w.reshape(o, c * kh * kw)  # (O, C*kh*kw)
-    prod = (w2 @ cols).reshape(o, n, ho, wo).transpose(1, 0, 2, 3)  # (N, O, Ho, Wo) view
-    out = xp.empty(prod.shape, dtype=prod.dtype)  # (N, O, Ho, Wo), C-contiguous
-    if b is None:
-        out[...] = prod
-    else:  # the bias rides along with the copy into NCHW order (one pass, not two)
-        xp.add(prod, b[:, None, None], out=out)
+    cols = windows(padded, (kh, kw), stride, dilation).transpose(0, 1, 4, 5, 2, 3).reshape(n, k, L)  # (N, C*kh*kw, L)
+    w2 = w.reshape(o, k)  # (O, C*kh*kw)
+    out = xp.matmul(w2, cols).reshape(n, o, ho, wo)  # (N, O, Ho, Wo)
+    if b is not None:
+        out += b[:, None, None]
 
     def grads(g, need_x, need_w, need_b):
-        g2 = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)  # (O, N*L)
+        g3 = g.reshape(n, o, L)  # (N, O, L)
         gx = gw = gb = None
         if need_x:
-            # col2im channel-first, so each kernel offset adds contiguous (Ho, Wo) blocks
-            gcols = (w2.T @ g2).reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 1, 2, 4, 5)  # (C, N, kh, kw, Ho, Wo)
-            gpad = col2im(gcols, (c, n) + padded.shape[2:], stride, dilation)  # (C, N, Hp, Wp)
-            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd].transpose(1, 0, 2, 3)  # (N, C, H, W)
+            gcols = xp.matmul(w2.T, g3).reshape(n, c, kh, kw, ho, wo)  # (N, C, kh, kw, Ho, Wo)
+            gpad = col2im(gcols, padded.shape, stride, dilation)  # (N, C, Hp, Wp)
+            gx = gpad[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]  # (N, C, H, W)
         if need_w:
-            gw = (cols @ g2.T).T.reshape(w.shape)  # (O, C, kh, kw); OpenBLAS runs this product order faster
+            gw = xp.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)  # (N, O, K) summed -> (O, C, kh, kw)
         if need_b:
-            gb = g2.sum(axis=1)  # (O,)
+            gb = g3.sum(axis=(0, 2))  # (O,)
         return gx, gw, gb
 
     return out, grads
+
+
+LARGE_WEIGHT = 128 * 256  # C*O from which channels-last computes its weight gradient as (O, kh*kw*C)
 
 
 def conv2d_channels_last(a, w, b, stride, padding, dilation, out_hw):
@@ -220,8 +224,11 @@ def conv2d_channels_last(a, w, b, stride, padding, dilation, out_hw):
             for p, q, r, s in taps:
                 gxt[r, s] += grows[:, :, :, p, q, :]
             gx = gxt[ph:ph + h, pw:pw + wd].transpose(2, 3, 0, 1)  # (N, C, H, W)
-        if need_w:
-            gw = (rows.T @ gr).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)  # (O, C, kh, kw)
+        if need_w:  # (O, C, kh, kw), a view that the leaf copies into order
+            if c * o >= LARGE_WEIGHT:  # copying (O, kh, kw, C) runs of C beats gathering across a (kh, kw, C, O) matrix
+                gw = (gr.T @ rows).reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+            else:
+                gw = (rows.T @ gr).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
         if need_b:
             gb = gr.sum(axis=0)  # (O,)
         return gx, gw, gb
