@@ -9,6 +9,7 @@ import numpy as np
 
 from utils import Tensor, nn
 
+
 def leaf(rng, *shape):
     return Tensor(rng.standard_normal(shape), requires_grad=True, dtype=np.float64)
 
