@@ -18,24 +18,14 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from .case import Case
+from .course_cases import COURSE_CASES
+
 SEED = 0
 
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    arrays: Callable[[float], dict]
-    utils_side: Callable[[dict], tuple]
-    torch_side: Callable[[dict], tuple]
-    # How a test compares the two sides' results: "all" elements close (gradients), "most" (weights after
-    # Adam steps: a weight whose gradient is near zero moves by +-lr either way, so a few elements differ),
-    # "shapes" (dropout draws different masks in the two libraries).
-    compare: str = "all"
 
 
 def _scaled(n: int, scale: float, least: int = 2) -> int:
@@ -341,8 +331,6 @@ def _digits_torch(a):
 
     return step, result
 
-
-from .course_cases import COURSE_CASES  # noqa: E402  (they build on Case above)
 
 CASES = [
     _conv_case(64, 3, 32, 32),

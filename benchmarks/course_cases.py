@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from .cases import Case
+from .case import Case
 from .kit import TorchKit, UtilsKit
 
 SEED = 0
