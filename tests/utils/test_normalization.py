@@ -31,6 +31,41 @@ def test_batch_norm_gradcheck_every_input(rng, shape, training):
     gradcheck(lambda x: nn.batch_norm(x, Tensor(rm.data.copy()), Tensor(rv.data.copy()), training=training), x)
 
 
+def test_batch_slices_cover_the_batch_once():
+    from utils.nn.normalization import BATCH_SLICE_BYTES, batch_slices
+    assert batch_slices(np, 32, 1000) == [slice(None)]  # small arrays: the plain passes
+    sample = BATCH_SLICE_BYTES // 3  # three samples per slice
+    parts = batch_slices(np, 20, sample)
+    assert len(parts) == 7 and parts[-1] == slice(18, 20)
+    assert np.array_equal(np.concatenate([np.arange(20)[p] for p in parts]), np.arange(20))
+    assert batch_slices(np, 2, 64 * BATCH_SLICE_BYTES) == [slice(0, 1), slice(1, 2)]  # at least one sample
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_sliced_backward_matches_plain(rng, monkeypatch, training):
+    """Slices of two samples over a batch of nine (the last one short) give the plain path's gradients."""
+    from utils.nn import normalization
+    x = t64(rng, 9, 3, 4, 5, scale=2.0, shift=1.0)
+    w, b = t64(rng, 3), t64(rng, 3)
+    rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+    g = rng.standard_normal(x.shape)
+    fn = lambda x, w, b: nn.batch_norm(x, Tensor(rm.copy()), Tensor(rv.copy()), w, b, training=training)
+
+    def grads():
+        for t in (x, w, b):
+            t.grad = None
+        (fn(x, w, b) * Tensor(g)).sum().backward()
+        return [t.grad.copy() for t in (x, w, b)]
+
+    plain = grads()
+    monkeypatch.setattr(normalization, "BATCH_SLICE_BYTES", 2 * x.data[:1].nbytes)
+    assert len(normalization.batch_slices(np, 9, x.data[:1].nbytes)) == 5
+    sliced = grads()
+    for p, s in zip(plain, sliced):
+        np.testing.assert_allclose(s, p, rtol=1e-12, atol=1e-12)
+    gradcheck(fn, x, w, b)
+
+
 def test_batchnorm2d_module_gradcheck_parameters(rng):
     bn = nn.BatchNorm2d(3).double()
     bn.weight.data = rng.standard_normal(3)

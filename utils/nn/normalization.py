@@ -49,6 +49,27 @@ def per_channel(v, length: int):
     return get_array_module(v).repeat(v, length).reshape(len(v), length)  # (C, L)
 
 
+BATCH_SLICE_BYTES = 256 * 1024  # about one core's L2 cache: the size of one slice of a sliced pass
+
+
+def batch_slices(xp, n: int, sample_bytes: int) -> list:
+    """Slices of the batch axis over which ``batch_norm`` runs its elementwise passes.
+
+    Args:
+        n: N, the batch size; sample_bytes: bytes of one sample of one (N, C, L) array.
+    Returns:
+        one ``slice(None)`` for CuPy arrays and for arrays up to 4 * ``BATCH_SLICE_BYTES``;
+        otherwise consecutive slices of about ``BATCH_SLICE_BYTES`` (at least one sample) each.
+        Running the four passes of one slice of ``dx`` back to back keeps that slice in cache:
+        on (32, 16, 32, 32) the backward takes about a quarter less time (slicing the forward's
+        two-operation passes measured no gain).
+    """
+    if xp is not np or n * sample_bytes <= 4 * BATCH_SLICE_BYTES:
+        return [slice(None)]
+    step = max(1, BATCH_SLICE_BYTES // max(1, sample_bytes))
+    return [slice(start, min(n, start + step)) for start in range(0, n, step)]
+
+
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel of ``x`` over the batch (and any trailing axes).
@@ -68,7 +89,9 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     Every full-size pass works on ``x`` viewed as (N, C, L) (L = H * W, or 1) against
     per-channel vectors expanded to (C, L) by ``per_channel``; the graph keeps ``x - mean``
     (not ``x_hat``), and the backward is the module docstring's formula regrouped as
-    ``dx = g * s1 + (x - mean) * s2 + s3`` with per-channel ``s1, s2, s3``.
+    ``dx = g * s1 + (x - mean) * s2 + s3`` with per-channel ``s1, s2, s3``. On large arrays
+    the four passes that make ``dx`` run slice by slice of the batch (``batch_slices``);
+    with one slice they are the plain passes.
     """
     x = as_tensor(x)
     if x.ndim < 2:
@@ -99,21 +122,30 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
         centred = a3 - per_channel(mean, length)  # (N, C, L)
     invstd = (1.0 / xp.sqrt(var + eps)).astype(a.dtype, copy=False)  # (C,)
     scale = invstd * weight.data if weight is not None else invstd  # (C,): y = centred * scale + bias
-    out = centred * per_channel(scale, length)  # (N, C, L)
+    scale_cl = per_channel(scale, length)  # (C, L)
+    out = centred * scale_cl  # (N, C, L)
     if bias is not None:
         out += per_channel(bias.data, length)  # in place: out is ours
 
     @fresh_gradients
     def backward(g):
         g3 = g.reshape(centred.shape)  # (N, C, L)
+        slices = batch_slices(xp, len(g3), g3[:1].nbytes)  # the passes of dx run slice by slice
         sum_g = channel_sum(g3)  # (C,)
         sum_g_xhat = channel_sum(g3, centred) * invstd  # (C,): sum of g * x_hat
         gx = gw = gb = None
         if x.requires_grad:
-            gx = g3 * per_channel(scale, length)  # (N, C, L)
+            gx = xp.empty(centred.shape, dtype=g3.dtype)  # (N, C, L)
             if training:  # dx = scale * (g - mean(g) - x_hat * mean(g * x_hat)), x_hat = centred * invstd
-                gx += centred * per_channel(-scale * invstd * sum_g_xhat / count, length)
-                gx += per_channel(-scale * sum_g / count, length)
+                s2 = per_channel(-scale * invstd * sum_g_xhat / count, length)  # (C, L)
+                s3 = per_channel(-scale * sum_g / count, length)  # (C, L)
+                spare = xp.empty((slices[0].stop or len(gx),) + gx.shape[1:], dtype=gx.dtype)  # one slice of centred * s2
+            for part in slices:  # the passes of one slice of dx back to back, while it is in cache
+                xp.multiply(g3[part], scale_cl, out=gx[part])
+                if training:
+                    term = xp.multiply(centred[part], s2, out=spare[:len(gx[part])])
+                    gx[part] += term
+                    gx[part] += s3
             gx = gx.reshape(x.shape)
         if weight is not None and weight.requires_grad:
             gw = sum_g_xhat
