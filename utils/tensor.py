@@ -151,14 +151,20 @@ class Tensor:
     @classmethod
     def _make(cls, data, parents=(), backward=None, op=""):
         """Wrap an op's result without casting; record the graph when needed."""
-        out = cls.__new__(cls)
+        out = object.__new__(cls)
         out.data = data
         out.grad = None
-        needs = is_grad_enabled() and any(p.requires_grad for p in parents)
-        out.requires_grad = needs
-        out._parents = tuple(parents) if needs else ()
-        out._backward = backward if needs else None
         out._op = op
+        if parents and getattr(_state, "grad_enabled", True):  # (is_grad_enabled(), without the call)
+            for p in parents:  # (a loop, not any(generator): this runs for every op)
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._parents = tuple(parents)
+                    out._backward = backward
+                    return out
+        out.requires_grad = False
+        out._parents = ()
+        out._backward = None
         return out
 
     def _lift(self, other) -> "Tensor":

@@ -135,3 +135,40 @@ def test_linear_against_torch(rng):
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(layer.weight.grad, ref.weight.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(layer.bias.grad, ref.bias.grad.numpy(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- zero_grad
+def _all_grads_set(model):
+    for p in model.parameters():
+        p.grad = np.ones(p.shape)
+
+
+def test_zero_grad_clears_nested_and_shared_parameters():
+    inner = nn.Linear(3, 3)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ModuleList([inner, nn.Sequential(inner)]), nn.LayerNorm(3))
+    model.add_module("extra", nn.Linear(3, 1))
+    _all_grads_set(model)
+    model.zero_grad()
+    assert [name for name, p in model.named_parameters() if p.grad is not None] == []
+
+
+def test_zero_grad_follows_an_overridden_parameter_list():
+    """A module that hides parameters from ``named_parameters`` keeps their gradients (as PyTorch's zero_grad)."""
+
+    class HidesNorm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+
+        def named_parameters(self, prefix=""):
+            return ((n, p) for n, p in super().named_parameters(prefix) if ".1." not in n)
+
+    for model in (HidesNorm(), nn.Sequential(HidesNorm())):
+        everything = [p for m in model.modules() for p in m._parameters.values()]
+        for p in everything:
+            p.grad = np.ones(p.shape)
+        listed = {id(p) for p in model.parameters()}  # the outer Sequential lists them all again
+        model.zero_grad()
+        assert [p.grad is None for p in everything] == [id(p) in listed for p in everything]
+    assert len(listed) == 4 and len(everything) == 4  # (the nested case: nothing hidden)
+    assert len({id(p) for p in HidesNorm().parameters()}) == 2

@@ -216,3 +216,32 @@ def test_layer_norm_against_torch(rng):
     np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.weight.grad, ref.weight.grad.numpy(), rtol=1e-10)
     np.testing.assert_allclose(ours.bias.grad, ref.bias.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("affine, which", [("both", "x"), ("both", "weight"), ("both", "all"), ("weight only", "all"),
+                                           ("weight only", "weight"), ("none", "all")])
+def test_layer_norm_fused_matches_the_reference(rng, affine, which):
+    """The fused path and ``layer_norm_reference`` (Tensor ops) agree on values and every gradient."""
+    shape = (3, 4)
+    xa = rng.standard_normal((2, 5, *shape)) * 2 + 1
+    wa, ba = rng.standard_normal(shape), rng.standard_normal(shape)
+    g = rng.standard_normal(xa.shape)
+    results = []
+    for fn in (nn.layer_norm, nn.layer_norm_reference):
+        x = Tensor(xa, requires_grad=which in ("x", "all"), dtype=np.float64)
+        w = Tensor(wa, requires_grad=which in ("weight", "all"), dtype=np.float64) if affine != "none" else None
+        b = Tensor(ba, requires_grad=which == "all", dtype=np.float64) if affine == "both" else None
+        out = fn(x, shape, w, b)
+        out.backward(g)
+        results.append([out.data] + [t.grad for t in (x, w, b) if t is not None])
+    for got, want in zip(*results):
+        if want is None:
+            assert got is None
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_layer_norm_reference_gradcheck(rng):
+    x = t64(rng, 2, 3, 5, scale=2.0, shift=-1.0)
+    w, b = t64(rng, 5), t64(rng, 5)
+    gradcheck(lambda x, w, b: nn.layer_norm_reference(x, 5, w, b), x, w, b)

@@ -203,6 +203,18 @@ def test_no_grad_records_nothing(device):
         y.sum().backward()
 
 
+def test_an_op_records_its_graph_when_any_parent_requires_grad():
+    const, leaf = Tensor([1.0, 2.0]), Tensor([3.0, 4.0], requires_grad=True)
+    y = const * leaf  # the second parent is the one that needs a gradient
+    assert y.requires_grad and y._parents == (const, leaf) and y._backward is not None
+    assert not (const * const).requires_grad and (const * const).is_leaf
+    with utils.no_grad():
+        z = const * leaf
+    assert not z.requires_grad and z.is_leaf and z._backward is None
+    y.sum().backward()
+    np.testing.assert_allclose(leaf.grad, [1.0, 2.0])
+
+
 def test_masked_fill_fully_masked_row_has_no_nan(device):
     scores = Tensor(np.zeros((2, 3)), requires_grad=True, dtype=F64, device=device)
     weights = scores.masked_fill(np.array([[True, True, True], [False, True, True]]), -1e9).softmax()

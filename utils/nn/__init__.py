@@ -9,7 +9,7 @@ from .module import Module, Parameter, count_parameters
 from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear, linear
 from .dropout import Dropout, dropout
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm, layer_norm_reference
 from .activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, elu, leaky_relu
 from .embedding import Embedding, PositionalEncoding  # the lookup function is utils.nn.embedding.embedding
 from .attention import MultiHeadAttention, masked_softmax, scaled_dot_product_attention

@@ -253,6 +253,8 @@ def _filled(xp, n: int, value: float, dtype):
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Normalise each sample over its trailing ``normalized_shape`` axes.
 
+    The fused path; ``layer_norm_reference`` computes the same from Tensor ops.
+
     Args:
         x: (*, *normalized_shape).
         normalized_shape: an int or tuple: the trailing dimensions to normalise over.
@@ -271,21 +273,33 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
         raise ValueError(f"layer_norm: expected weight of shape {shape}, got {weight.shape}")
     if bias is not None and bias.data.shape != shape:
         raise ValueError(f"layer_norm: expected bias of shape {shape}, got {bias.shape}")
+    return _layer_norm(x, shape, weight, bias, eps)
+
+
+def _layer_norm(x: Tensor, shape: tuple, weight, bias, eps: float) -> Tensor:
+    """``layer_norm`` once its arguments are checked; the same shapes.
+
+    With M rows of D = prod(shape) entries, ``xc = x - mean`` (M, D), ``invstd`` (M,) and
+    ``scale = invstd * w`` (M, D) are kept for the backward, which then needs three
+    elementwise passes over (M, D) arrays of the same shape and only two broadcasts
+    against a per-row (M, 1) column (each about twice a same-shape pass on small arrays):
+
+        dx = g * scale - xc * (invstd^3 * mean(g * w * xc)) - invstd * mean(g * w)
+        dw = sum over rows of g * xc * invstd,   db = sum over rows of g.
+    """
     xp = x.xp
     count = math.prod(shape)  # D: entries per sample
     a = x.data.reshape(-1, count)  # (M, D): one row per sample
     w = None if weight is None else weight.data.reshape(count)  # (D,)
     # Row and column sums are matrix-vector products: one BLAS call each, several times
     # faster than .mean(axis=1) / .sum(axis=0) on (M, D) float32.
-    mean_d = _filled(xp, count, 1.0 / count, a.dtype)  # (D,): a @ mean_d is each row's mean
-    x_hat = a - (a @ mean_d)[:, None]  # (M, D) centred
-    invstd = xp.einsum("md,md->m", x_hat, x_hat)  # (M,) sum of squares = D * var (biased)
-    invstd += count * eps
-    xp.divide(count, invstd, out=invstd)
-    xp.sqrt(invstd, out=invstd)  # (M,) 1 / sqrt(var + eps) = sqrt(D / (D * var + D * eps))
-    invstd = invstd[:, None]  # (M, 1)
-    x_hat *= invstd
-    out = x_hat * w if w is not None else x_hat.copy()  # (M, D)
+    xc = a - (a @ _filled(xp, count, 1.0 / count, a.dtype))[:, None]  # (M, D) centred
+    invstd2 = xp.einsum("md,md->m", xc, xc)  # (M,) sum of squares = D * var (biased)
+    invstd2 += count * eps
+    xp.divide(count, invstd2, out=invstd2)  # (M,) 1 / (var + eps)
+    invstd = xp.sqrt(invstd2)  # (M,) 1 / sqrt(var + eps)
+    scale = invstd[:, None] * w if w is not None else invstd[:, None]  # (M, D), or (M, 1) without a weight
+    out = xc * scale  # (M, D): x_hat * w
     if bias is not None:
         out += bias.data.reshape(count)
 
@@ -295,28 +309,45 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
         gx = gw = gb = None
         need_w = weight is not None and weight.requires_grad
         if x.requires_grad or need_w:
-            gx_hat = g * x_hat  # (M, D): its row sums (weighted by w) and column sums are all that is needed of it
-        if x.requires_grad:
-            # dx = invstd * (g_hat - mean(g_hat) - x_hat * mean(g_hat * x_hat)) per row, g_hat = g * w
-            if w is not None:
-                mean_gx = (gx_hat @ w)[:, None] * (1.0 / count)  # (M, 1) mean(g_hat * x_hat)
-                g_hat = g * w  # (M, D)
-            else:
-                mean_gx = (gx_hat @ mean_d)[:, None]
-                g_hat = g.copy()
-            g_hat -= (g_hat @ mean_d)[:, None]  # minus mean(g_hat), per row
-            gx = xp.multiply(x_hat, mean_gx, out=gx_hat if not need_w else None)  # (M, D)
-            xp.subtract(g_hat, gx, out=gx)
-            gx *= invstd
-            gx = gx.reshape(x.shape)
+            gxc = g * xc  # (M, D): its row sums (weighted by w) and column sums are all that is needed of it
         if need_w:
-            gw = (_filled(xp, len(g), 1.0, g.dtype) @ gx_hat).reshape(shape)  # normalized_shape: column sums
+            gw = (invstd @ gxc).reshape(shape)  # normalized_shape: column sums of g * x_hat
         if bias is not None and bias.requires_grad:
             gb = (_filled(xp, len(g), 1.0, g.dtype) @ g).reshape(shape)  # normalized_shape: column sums
+        if x.requires_grad:
+            wv = w if w is not None else _filled(xp, count, 1.0, g.dtype)  # (D,)
+            per_row = invstd * (1.0 / count)  # (M,) invstd / D
+            shift = g @ wv  # (M,) D * mean(g * w)
+            shift *= per_row  # invstd * mean(g * w)
+            tilt = gxc @ wv  # (M,) D * mean(g * w * xc)
+            tilt *= per_row
+            tilt *= invstd2  # invstd^3 * mean(g * w * xc)
+            gx = g * scale  # (M, D)
+            gx -= xp.multiply(xc, tilt[:, None], out=gxc)  # (gxc is not needed any more)
+            gx -= shift[:, None]
+            gx = gx.reshape(x.shape)
         return (gx, gw, gb) if len(parents) == 3 else tuple(gr for gr, t in zip((gx, gw, gb), (x, weight, bias)) if t is not None)
 
     parents = (x, weight, bias) if weight is not None and bias is not None else tuple(t for t in (x, weight, bias) if t is not None)
     return Tensor._make(out.reshape(x.shape), parents, backward, "layer_norm")
+
+
+def layer_norm_reference(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """``layer_norm`` from Tensor ops (mean, subtract, divide by sqrt): readable, slower; the same shapes.
+
+    Args and returns as ``layer_norm``: x (*, *normalized_shape) -> the same shape.
+    """
+    x = as_tensor(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))  # the trailing axes
+    centred = x - x.mean(axis=axes, keepdims=True)
+    var = (centred * centred).mean(axis=axes, keepdims=True)  # biased, as in PyTorch
+    out = centred / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
 
 
 class LayerNorm(Module):
@@ -347,7 +378,8 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.ndim < k or x.shape[x.ndim - k:] != self.normalized_shape:
             raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), got {x.shape}")
-        weight, bias = self.weight, self.bias  # (each a registry lookup: read once)
+        registry = self._parameters  # (self.weight would go through Module.__getattr__: slower)
+        weight, bias = registry.get("weight"), registry.get("bias")
         if weight is not None:
             check_same_float_dtype(self, x, weight)
         return layer_norm(x, self.normalized_shape, weight, bias, self.eps)
