@@ -9,8 +9,9 @@ kernel's CPU seconds (user + system, all its threads) are reported too: on a mac
 other programs load, wall time swings by several times while CPU time hardly moves.
 
 ``--grader WEEK`` also grades that week's reference submission with the grader (one
-worker, jail and hidden checks included) and reports the grader process's peak and the
-largest peak of the processes it started; a worker needs about their sum.
+worker, jail and hidden checks included) and reports the peak resident memory of the
+grader's whole process tree (``tree_memory.TreeMemory``, sampled from ``/proc``: rusage
+does not see the jails under the stage servers) and of its largest process.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .tree_memory import TreeMemory
 
 REPO = Path(__file__).resolve().parents[1]
 GOAL_SECONDS, GOAL_MIB = 30.0, 1024.0
@@ -85,11 +88,12 @@ def grade_one(week: str) -> dict:
         build_class(course, week, only=["perfect"])
         before = _peak_mib(resource.RUSAGE_SELF)
         started = time.perf_counter()
-        outcome = grade_many(course, week, ["perfect"], workers=1, progress=False)[0]
+        with TreeMemory() as memory:
+            outcome = grade_many(course, week, ["perfect"], workers=1, progress=False)[0]
         seconds = time.perf_counter() - started
     return {"week": week, "status": outcome.get("status"), "seconds": seconds,
             "grader_peak_mib": _peak_mib(resource.RUSAGE_SELF), "grader_peak_before_mib": before,
-            "largest_child_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN)}
+            "tree_peak_mib": memory.peak_total_mib, "largest_process_peak_mib": memory.peak_process_mib}
 
 
 def _child(args: list) -> dict:
@@ -144,8 +148,9 @@ def main(argv=None) -> int:
         g = _child(["--grade-one", args.grader])
         print(f"\ngrader, one worker, {g['week']} reference: status {g['status']}, {g['seconds']:.1f} s; "
               f"grader process peak {g['grader_peak_mib']:.0f} MiB ({g['grader_peak_before_mib']:.0f} before grading), "
-              f"largest process it started {g['largest_child_peak_mib']:.0f} MiB; "
-              f"a worker needs at most about {g['grader_peak_mib'] + g['largest_child_peak_mib']:.0f} MiB")
+              f"largest process in its tree {g['largest_process_peak_mib']:.0f} MiB; the whole tree (sum of RSS, "
+              f"sampled) peaked at {g['tree_peak_mib']:.0f} MiB: what one worker needs, at most "
+              f"({_verdict(g['tree_peak_mib'] <= GOAL_MIB)} under 1 GiB)")
     return 1 if any(r["errors"] for r in rows) else 0
 
 

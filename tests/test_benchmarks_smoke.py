@@ -93,3 +93,16 @@ def test_notebooks_mode_reports_time_and_kernel_memory(tmp_path):
     assert result["kernel_cpu_seconds"] > 0.05  # filling the array is the kernel's work, counted once it is reaped
     assert result["errors"] and result["errors"][0].startswith("ZeroDivisionError")
     assert result["slowest_cell"]["index"] in (0, 1) and result["slowest_cell"]["seconds"] >= 0
+
+
+def test_tree_memory_sees_a_grandchild_that_rusage_would_not():
+    """A process two levels down that holds 150 MiB for a moment shows in the sampled peak."""
+    import subprocess
+
+    from benchmarks.tree_memory import TreeMemory
+
+    hold = f"{sys.executable} -c \"import time; b = b'x' * (150 << 20); time.sleep(0.5)\""
+    with TreeMemory(interval=0.02) as memory:
+        subprocess.run(["sh", "-c", f"{hold}; true"], check=True)  # sh stays between us and python
+    assert memory.peak_process_mib >= 140
+    assert memory.peak_total_mib >= memory.peak_process_mib
