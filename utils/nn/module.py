@@ -168,25 +168,9 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
-        """Set ``.grad`` of every parameter that ``parameters()`` yields to None.
-
-        Walks the registries directly (no dotted names, no duplicate check: setting None
-        twice is harmless) unless a module in the tree overrides how parameters are listed.
-        """
-        tree, stack = [], [self]
-        while stack:
-            m = stack.pop()
-            tree.append(m)
-            stack.extend(c for c in m._modules.values() if c is not None)
-        if any(type(m).parameters is not _PARAMETERS or type(m).named_parameters is not _NAMED_PARAMETERS
-               or type(m).named_modules is not _NAMED_MODULES for m in tree):
-            for p in self.parameters():  # an override decides which parameters count
-                p.grad = None
-            return
-        for m in tree:
-            for p in m._parameters.values():
-                if p is not None:
-                    p.grad = None
+        """Set ``.grad`` of every parameter that ``parameters()`` yields to None."""
+        for p in self.parameters():
+            p.grad = None
 
     def requires_grad_(self, flag: bool = True) -> "Module":
         for p in self.parameters():
@@ -280,9 +264,6 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
-
-
-_PARAMETERS, _NAMED_PARAMETERS, _NAMED_MODULES = Module.parameters, Module.named_parameters, Module.named_modules
 
 
 def count_parameters(module: Module, trainable_only: bool = True) -> int:
