@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         g = _child(["--grade-one", args.grader])
         print(f"\ngrader, one worker, {g['week']} reference: status {g['status']}, {g['seconds']:.1f} s; "
               f"grader process peak {g['grader_peak_mib']:.0f} MiB ({g['grader_peak_before_mib']:.0f} before grading), "
-              f"largest process in its tree {g['largest_process_peak_mib']:.0f} MiB; the whole tree (sum of RSS, "
+              f"largest process in its tree {g['largest_process_peak_mib']:.0f} MiB; the whole tree (sum of PSS, "
               f"sampled) peaked at {g['tree_peak_mib']:.0f} MiB: what one worker needs, at most "
               f"({_verdict(g['tree_peak_mib'] <= GOAL_MIB)} under 1 GiB)")
     return 1 if any(r["errors"] for r in rows) else 0

@@ -5,8 +5,10 @@ chain of parents. The grader's hidden-check workers run in jails under long-live
 servers that are stopped, not waited through, so their peaks never reach the grader's
 rusage. This meter instead reads ``/proc`` every ``interval`` seconds: every process whose
 chain of parents leads to ``root`` (jails included: they are ordinary processes on the host),
-and the sum of their ``VmRSS``. A sum of RSS counts shared pages (libraries) once per
-process, so it is an upper bound; the largest single process is reported too.
+and the sum of their proportional set sizes (``Pss`` in ``smaps_rollup``: a page shared by k
+processes counts 1/k in each, so the sum is what the tree really occupies; ``VmRSS`` where
+``smaps_rollup`` cannot be read, which overcounts shared libraries). The largest single
+process's ``VmRSS`` is reported too.
 """
 from __future__ import annotations
 
@@ -27,30 +29,37 @@ def _children_by_parent() -> dict[int, list[int]]:
     return kids
 
 
-def _rss_mib(pid: int) -> float:
+def _field_mib(path: str, field: str) -> float | None:
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024.0
     except (OSError, ValueError):
         pass
-    return 0.0  # gone, or a kernel thread
+    return None  # gone, unreadable, or a kernel thread
 
 
-def tree_rss(root: int) -> dict[int, float]:
-    """``{pid: RSS in MiB}`` of ``root`` and all its descendants now."""
+def process_mib(pid: int) -> tuple[float, float]:
+    """``(RSS, PSS)`` of ``pid`` in MiB; PSS falls back to RSS where ``smaps_rollup`` is unreadable."""
+    rss = _field_mib(f"/proc/{pid}/status", "VmRSS:") or 0.0
+    pss = _field_mib(f"/proc/{pid}/smaps_rollup", "Pss:")
+    return rss, rss if pss is None else pss
+
+
+def tree_mib(root: int) -> dict[int, tuple[float, float]]:
+    """``{pid: (RSS, PSS) in MiB}`` of ``root`` and all its descendants now."""
     kids, out, stack = _children_by_parent(), {}, [root]
     while stack:
         pid = stack.pop()
-        out[pid] = _rss_mib(pid)
+        out[pid] = process_mib(pid)
         stack.extend(kids.get(pid, ()))
     return out
 
 
 class TreeMemory:
-    """``with TreeMemory() as m: ...``; then ``m.peak_total_mib`` (largest sum over the tree at one
-    sample) and ``m.peak_process_mib`` (largest single process at any sample)."""
+    """``with TreeMemory() as m: ...``; then ``m.peak_total_mib`` (largest sum of PSS over the tree at
+    one sample) and ``m.peak_process_mib`` (largest single process's RSS at any sample)."""
 
     def __init__(self, root: int | None = None, interval: float = 0.05):
         self.root, self.interval = root or os.getpid(), interval
@@ -59,9 +68,9 @@ class TreeMemory:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self) -> None:
-        sizes = tree_rss(self.root).values()
-        self.peak_total_mib = max(self.peak_total_mib, sum(sizes))
-        self.peak_process_mib = max(self.peak_process_mib, max(sizes, default=0.0))
+        sizes = tree_mib(self.root).values()
+        self.peak_total_mib = max(self.peak_total_mib, sum(pss for _, pss in sizes))
+        self.peak_process_mib = max(self.peak_process_mib, max((rss for rss, _ in sizes), default=0.0))
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -155,13 +155,17 @@ def handle_get(req, namespace):
     return lookup(namespace, req["name"])
 
 
-def expand_corner(value):
-    """A state entry sent as ``{"shape": S, "corner": A}``: zeros of shape S with A in its first corner
-    (how a large, mostly-zero weight crosses the boundary); anything else as it is."""
+def expand_corner(value, dtype=None):
+    """A state entry sent as ``{"shape": S, "corner": A}``: zeros of shape S (in ``dtype``, else A's) with
+    A in its first corner (how a large, mostly-zero weight crosses the boundary); anything else as it
+    is, floats cast to ``dtype`` when given. The zeros come from calloc: the pages outside the corner
+    take no memory until the model's own parameter is written from them."""
     if isinstance(value, dict) and set(value) == {"shape", "corner"}:
-        full = np.zeros(tuple(int(n) for n in value["shape"]), dtype=value["corner"].dtype)
+        full = np.zeros(tuple(int(n) for n in value["shape"]), dtype=dtype or value["corner"].dtype)
         full[tuple(slice(0, n) for n in value["corner"].shape)] = value["corner"]
         return full
+    if dtype is not None and isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(dtype)
     return value
 
 
@@ -173,8 +177,7 @@ def handle_module(req, namespace):
         model.to(dtype=dtype)
     state = req.get("state")
     if state is not None:
-        state = {k: expand_corner(v) for k, v in state.items()}
-        model.load_state_dict({k: (v.astype(dtype) if dtype is not None and v.dtype.kind == "f" else v) for k, v in state.items()})
+        model.load_state_dict({k: expand_corner(v, dtype) for k, v in state.items()})
     model.train() if req.get("train") else model.eval()
     input_grad = bool(req.get("input_grad"))
     inputs = [wrap_input(x, dtype, input_grad) for x in req.get("inputs", [])]

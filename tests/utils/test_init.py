@@ -123,3 +123,23 @@ def test_refuses_what_is_not_a_tensor():
     with pytest.raises(TypeError, match="Tensor or Parameter"):
         init.zeros_(np.zeros(3))
     assert isinstance(init.uniform_fan_in((2, 3), 3), Tensor)
+
+
+@pytest.mark.parametrize("method,params", [("uniform", (-0.3, 0.3)), ("normal", (0.0, 2.0))])
+@pytest.mark.parametrize("source", ["legacy", "generator"])
+def test_block_draws_equal_one_whole_draw(monkeypatch, method, params, source):
+    """Weights are drawn a block at a time (no float64 copy of a large weight); the values are those of one draw."""
+    monkeypatch.setattr(init, "DRAW_BLOCK", 7)  # 7 does not divide 5 * 6: the last block is short
+
+    def make():
+        return np.random.RandomState(4) if source == "legacy" else np.random.default_rng(4)
+
+    whole = getattr(make(), method)(*params, size=(5, 6)).astype(np.float32)
+    blocks = init._draw(make(), method, (5, 6), np.float32, *params)
+    assert blocks.dtype == np.float32 and blocks.shape == (5, 6)
+    np.testing.assert_array_equal(blocks, whole)
+    np.random.seed(2)
+    layer = nn.Linear(6, 5)
+    np.random.seed(2)
+    bound = 1 / math.sqrt(6)
+    np.testing.assert_array_equal(layer.weight.numpy(), np.random.uniform(-bound, bound, size=(5, 6)).astype(np.float32))

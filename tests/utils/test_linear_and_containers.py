@@ -172,3 +172,20 @@ def test_zero_grad_follows_an_overridden_parameter_list():
         assert [p.grad is None for p in everything] == [id(p) in listed for p in everything]
     assert len(listed) == 4 and len(everything) == 4  # (the nested case: nothing hidden)
     assert len({id(p) for p in HidesNorm().parameters()}) == 2
+
+
+def test_load_state_dict_writes_in_place_with_each_parameters_dtype():
+    """As PyTorch's ``copy_``: the parameter keeps its array (no second copy of a large weight) and its dtype;
+    the caller's array is copied, not shared; a read-only parameter array is replaced instead."""
+    layer = nn.Linear(3, 2).to(dtype=np.float64)
+    weight_array = layer.weight.data
+    given = {"weight": np.arange(6, dtype=np.float32).reshape(2, 3), "bias": np.array([1.5, -2.0], dtype=np.float32)}
+    layer.load_state_dict(given)
+    assert layer.weight.data is weight_array and layer.weight.dtype == np.float64
+    np.testing.assert_array_equal(layer.weight.numpy(), given["weight"])
+    given["weight"][0, 0] = 99.0
+    assert layer.weight.numpy()[0, 0] == 0.0, "the parameter shares memory with the state dict it was loaded from"
+    layer.bias.data = np.broadcast_to(np.float64(0.0), (2,))  # read-only
+    layer.load_state_dict(given)
+    np.testing.assert_array_equal(layer.bias.numpy(), [1.5, -2.0])
+    assert layer.bias.data.flags.writeable

@@ -99,14 +99,31 @@ def _source(generator):
     return np.random if generator is None else generator
 
 
+DRAW_BLOCK = 1 << 20  # values per call to the generator: its float64 scratch stays at 8 MB
+
+
+def _draw(source, method: str, shape, dtype, *params) -> np.ndarray:
+    """``source.<method>(*params, size=shape)`` cast to ``dtype``, drawn ``DRAW_BLOCK`` values at a time.
+
+    NumPy's generators draw in sequence, so the values equal one whole draw's, bit for bit; but a
+    large float32 weight (AlexNet's 4096 x 9216) never has a float64 copy of itself beside it.
+    """
+    out = np.empty(tuple(shape), dtype=dtype)
+    flat = out.reshape(-1)  # (size,), a view
+    for start in range(0, flat.size, DRAW_BLOCK):
+        stop = min(start + DRAW_BLOCK, flat.size)
+        flat[start:stop] = getattr(source, method)(*params, size=stop - start)
+    return out
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill ``tensor`` with draws from ``U(a, b)``."""
-    return _fill(tensor, _source(generator).uniform(a, b, size=tensor.shape))
+    return _fill(tensor, _draw(_source(generator), "uniform", tensor.shape, tensor.dtype, a, b))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill ``tensor`` with draws from ``N(mean, std**2)``."""
-    return _fill(tensor, _source(generator).normal(mean, std, size=tensor.shape))
+    return _fill(tensor, _draw(_source(generator), "normal", tensor.shape, tensor.dtype, mean, std))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -200,5 +217,5 @@ def uniform_fan_in(shape, fan_in: int, rng=None, dtype=None, device=None) -> Ten
         raise ValueError(f"uniform_fan_in needs a positive fan_in, got {fan_in}")
     bound = 1.0 / math.sqrt(fan_in)
     dtype = np.dtype(dtype or DEFAULT_DTYPE)
-    values = _source(rng).uniform(-bound, bound, size=tuple(shape)).astype(dtype)
+    values = _draw(_source(rng), "uniform", shape, dtype, -bound, bound)  # shape
     return Tensor(values, dtype=dtype, device=check_device(device))

@@ -190,7 +190,7 @@ class Module:
         return state
 
     def load_state_dict(self, state_dict, strict: bool = True) -> None:
-        """Copy arrays into parameters and buffers, checking names and shapes.
+        """Copy arrays into parameters and buffers (in place, casting to each one's dtype), checking names and shapes.
 
         Raises ``KeyError`` naming missing and unexpected keys (when ``strict``) and
         ``ValueError`` naming the key and both shapes when a shape differs.
@@ -209,7 +209,10 @@ class Module:
             if tuple(value.shape) != target.shape:
                 raise ValueError(f"load_state_dict: '{name}' has shape {tuple(value.shape)} in the state dict but {target.shape} in the model")
             arr = to_device(value, target.device)
-            target.data = get_array_module(arr).asarray(arr, dtype=target.dtype).copy()
+            if getattr(target.data, "flags", None) is not None and target.data.flags.writeable:
+                target.data[...] = arr  # in place, as PyTorch's copy_: no second copy of a large weight at any moment
+            else:
+                target.data = get_array_module(arr).asarray(arr, dtype=target.dtype).copy()
 
     # ------------------------------------------------------------------ device and dtype
     @property
