@@ -5,7 +5,7 @@ PyTorch. Its backward is fused: one GEMM for the input gradient, one for the wei
 """
 from __future__ import annotations
 
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, fresh_gradients
 from .init import uniform_fan_in
 from .module import Module, Parameter
 
@@ -42,6 +42,7 @@ def linear(x, weight: Tensor, bias: Tensor = None) -> Tensor:
     if bias is not None:
         out += bias.data
 
+    @fresh_gradients  # three new products: a leaf weight keeps its gradient without a copy
     def backward(g):
         g2 = g.reshape(-1, out_features)  # (M, out)
         gx = (g2 @ w).reshape(lead + (in_features,)) if x.requires_grad else None  # (*, in)
