@@ -478,11 +478,23 @@ class Tensor:
         return Tensor._make(self.data.sum(axis=axes, keepdims=keepdims), (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False):
+        """Mean over ``axis``: the sum times 1 / count (in this tensor's dtype), as one op."""
+        a_shape = self.shape
+        xp = self.xp
         axes = _normalize_axes(axis, self.ndim)
         count = 1
         for i in axes:
-            count *= self.shape[i]
-        return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
+            count *= a_shape[i]
+        scale = xp.asarray(1.0 / max(count, 1))  # 0-d
+        if _is_floating(self.data.dtype):
+            scale = scale.astype(self.data.dtype)
+
+        def backward(g):
+            if not keepdims:
+                g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(a_shape)))
+            return (xp.broadcast_to(g * scale, a_shape),)
+
+        return Tensor._make(self.data.sum(axis=axes, keepdims=keepdims) * scale, (self,), backward, "mean")
 
     def var(self, axis=None, keepdims: bool = False, unbiased: bool = True):
         """Variance; ``unbiased=True`` divides by n - 1 as ``torch.var`` does."""

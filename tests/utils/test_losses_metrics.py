@@ -165,3 +165,24 @@ def test_accuracy_accepts_one_hot_targets_as_the_seed_did():
     assert accuracy(np.array([[0, 1], [1, 1]]), np.array([[0, 1], [1, 0]])) == 0.75
     with pytest.raises(ValueError, match="shape"):
         mse(np.zeros(3), np.zeros(2))
+
+
+@pytest.mark.parametrize("classes", [5, 100])  # few classes reduce a transposed copy (_row_max); many, the rows
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_cross_entropy_class_indices_agree_with_one_hot_probabilities(rng, classes, eps):
+    """Class indices of (N, C) logits take a path of their own; loss and gradient equal the one-hot path's."""
+    x = rng.standard_normal((7, classes)) * 4
+    y = rng.integers(0, classes, 7)
+    onehot = np.eye(classes)[y]
+    for reduction in ("none", "mean", "sum"):
+        a, b = t64(x), t64(x)
+        a.requires_grad = b.requires_grad = True
+        la = cross_entropy(a, y, reduction=reduction, label_smoothing=eps)
+        lb = cross_entropy(b, onehot, reduction=reduction, label_smoothing=eps)
+        np.testing.assert_allclose(la.data, lb.data, rtol=1e-12)
+        weights = np.linspace(0.5, 2.0, 7) if reduction == "none" else 1.0
+        (la * Tensor(weights)).sum().backward()
+        (lb * Tensor(weights)).sum().backward()
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
+    f32 = cross_entropy(Tensor(x.astype(np.float32)), y, label_smoothing=eps)
+    assert f32.dtype == np.float32
