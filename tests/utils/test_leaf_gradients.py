@@ -8,6 +8,8 @@ change another.
 import numpy as np
 
 from utils import Tensor, nn
+from utils.losses import cross_entropy
+from utils.nn.linear import linear
 
 
 def leaf(rng, *shape):
@@ -55,3 +57,21 @@ def test_an_array_someone_keeps_is_copied(rng):
     Tensor._make(x.data * 2.0, (x,), backward, "keeps").sum().backward()
     assert not np.shares_memory(x.grad, grad)
     np.testing.assert_array_equal(x.grad, grad)
+
+
+def test_gradients_the_fused_ops_hand_over_fresh_share_nothing(rng):
+    """Linear and class-index cross-entropy mark their gradients fresh: the leaves keep them uncopied, so
+    none may share memory with another leaf's gradient, with any leaf's data, or with the seed."""
+    x, w, b = leaf(rng, 6, 4), leaf(rng, 3, 4), leaf(rng, 3)
+    seed = rng.standard_normal((6, 3))
+    linear(x, w, b).backward(seed)
+    scores = leaf(rng, 6, 5)
+    cross_entropy(scores, np.array([0, 4, 2, 2, 1, 3]), reduction="none").backward(seed[:, 0].copy())
+    arrays = [x.grad, w.grad, b.grad, scores.grad, x.data, w.data, b.data, scores.data, seed]
+    for i, p in enumerate(arrays):
+        for q in arrays[i + 1:]:
+            assert not np.shares_memory(p, q)
+    before = w.grad.copy()
+    x.grad += 1.0
+    b.grad += 1.0
+    np.testing.assert_array_equal(w.grad, before)
