@@ -6,6 +6,8 @@ whoever runs pytest (``test_rootless.py`` runs them as an ordinary user too).
 """
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
 import subprocess
@@ -83,6 +85,37 @@ def test_codec_refuses_objects_pickles_and_oversized_payloads(tmp_path):
     (tmp_path / "link.npz").symlink_to(pickled)
     with pytest.raises(CodecError, match="cannot open"):
         codec.read_file(tmp_path / "link.npz")
+
+
+def forged_payload(tree, **arrays) -> bytes:
+    """An npz as a hostile worker could send it: any metadata tree, any arrays."""
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def test_codec_refuses_payloads_that_grow_when_decoded(monkeypatch):
+    """A reply is decoded on the trusted side, which has no memory limit: a payload within the size caps
+    must not decode into much more than itself (one array referred to N times made N copies: 1 MiB
+    sent, 300 MiB allocated; 10 MiB of JSON lists became 0.5 GiB of Python objects)."""
+    repeated = {"$": "tuple", "items": [{"$": "array", "key": "a0"}] * 300}
+    with pytest.raises(CodecError, match="more than once"):
+        codec.decode(forged_payload(repeated, a0=np.zeros(1 << 10)))
+    empty_lists = ("[" + ",".join(["[]"] * (codec.MAX_META_BYTES // 3 + 10)) + "]")
+    with pytest.raises(CodecError, match="metadata unpacks to"):
+        codec.decode(forged_payload(json.loads(empty_lists)))
+    monkeypatch.setattr(codec, "MAX_ARRAYS", 8)
+    many = {"$": "tuple", "items": [{"$": "array", "key": f"a{i}"} for i in range(9)]}
+    with pytest.raises(CodecError, match="more than the limit of 8"):
+        codec.decode(forged_payload(many, **{f"a{i}": np.zeros(1) for i in range(9)}))
+    with pytest.raises(CodecError, match="more than 8 arrays"):  # the worker's side says so before sending
+        codec.encode([np.float64(i) for i in range(9)])
+    monkeypatch.undo()
+    with pytest.raises(CodecError, match="rather than long lists"):
+        codec.encode([0.5] * (codec.MAX_META_BYTES // 4))
+    value = {"x": [np.arange(3)] * 2, "n": list(range(100))}  # the same array twice is sent twice: fine
+    out = codec.decode(codec.encode(value))
+    assert len(out["x"]) == 2 and out["n"] == list(range(100))
 
 
 def test_unavailable_sandbox_fails_loudly(monkeypatch, tmp_path):
@@ -461,6 +494,30 @@ class TinyLinear(Module):
     def forward(self, x):
         return x @ self.weight.transpose() + self.bias
 """
+
+
+@needs_sandbox
+def test_a_forged_reply_that_would_grow_when_decoded_is_refused(jail_paths):
+    """The student's code owns the worker's process: it can replace the encoder and answer with a
+    payload of 1 MiB that names one array 400 times. The trusted side refuses it instead of making
+    400 copies (a larger count would have filled the grading machine's memory)."""
+    program = """
+    import __main__, io, json
+    import numpy as np
+
+    def forged_encode(value, **kwargs):
+        tree = {"$": "dict", "items": [["ok", True], ["value", {"$": "tuple", "items": [{"$": "array", "key": "a0"}] * 400}]]}
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8), a0=np.zeros(1 << 17))
+        return buf.getvalue()
+
+    def answer(x):
+        __main__.codec.encode = forged_encode
+        return x
+    """
+    with session(program, jail_paths) as student:
+        with pytest.raises(StudentCrashed, match="more than once"):
+            student.call("answer", np.ones(3))
 
 
 @needs_sandbox
