@@ -209,6 +209,68 @@ def test_an_inspected_call_reports_arguments_after_it_and_the_lines_it_ran(jail_
 
 
 @needs_sandbox
+def test_a_loop_cannot_hide_from_the_line_count(jail_paths):
+    """A loop hidden by a one-line trick still shows in an inspected call's line count (the hidden
+    checks' "no Python loop" point): tracing paused and resumed, the loop in code made by exec or
+    compile (under a library's file name, or renamed with code.replace before the call), in a thread,
+    or in a forked process. Each escaped the count; now each is counted or refused."""
+    program = """
+    import os, sys, threading, types
+    import numpy as np
+
+    def paused(a):
+        t = sys.gettrace()
+        sys.settrace(None)
+        out = [v * 2 for v in a]
+        sys.settrace(t)
+        return out
+
+    def exec_string(a):
+        ns = {"a": a}
+        exec("out = [v * 2 for v in a]", ns)
+        return ns["out"]
+
+    def exec_as_library(a):
+        ns = {"a": a}
+        exec(compile("out = [v * 2 for v in a]", np.__file__, "exec"), ns)
+        return ns["out"]
+
+    def _loop(a):
+        out = []
+        for v in a:
+            out.append(v * 2)
+        return out
+
+    renamed = types.FunctionType(_loop.__code__.replace(co_filename=np.__file__), globals())
+
+    def threaded(a):
+        box = []
+        worker = threading.Thread(target=lambda: box.append([v * 2 for v in a]))
+        worker.start()
+        worker.join()
+        return box[0]
+
+    def forked(a):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, np.asarray([v * 2 for v in a]).tobytes())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return np.frombuffer(os.read(r, 1 << 16), dtype=a.dtype)
+    """
+    with session(program, jail_paths) as student:
+        def extra_lines(name):
+            short, long = (student.call_with(name, (np.arange(n),), inspect=True)["lines"] for n in (10, 100))
+            return long - short
+        for name in ("exec_string", "exec_as_library", "renamed", "threaded"):
+            assert extra_lines(name) >= 90, name  # one traced line (or more) per item
+        for name, why in (("paused", "sys.settrace was called"), ("forked", "forked")):
+            with pytest.raises(StudentError, match=f"switched off.*{why}"):
+                student.call_with(name, (np.arange(10),), inspect=True)
+
+
+@needs_sandbox
 def test_monkeypatching_inside_has_no_effect_outside(jail_paths):
     program = """
     import builtins
