@@ -209,3 +209,50 @@ def solution_answers_for(t: Term) -> dict:
 
     course = Course(t.course)  # not Course.at: that would leave root-owned state in the course
     return {**solution_answers(course, WEEK), **model_answers(course, WEEK)}
+
+
+def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
+    """What a student can plant in the exchange's inbound folder (writable by every student on a hub)
+    is refused by ``nbgrader collect`` with the course's config, run by the instructor as usual:
+
+    - a folder named as a classmate's submission, with a newer timestamp (plain nbgrader only warned
+      "cheating attempt?" and collected it as the classmate's, replacing their real one);
+    - a submission whose notebook is a symbolic link to the solutions (copytree followed it, as the
+      instructor, and the solution was graded as the student's own).
+
+    The system users ``daemon`` and ``bin`` play the two students (the folders are chowned to them)."""
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    inbound = exchange / COURSE / "inbound"
+    inbound.mkdir(parents=True)
+    (course / "solutions" / WEEK).mkdir(parents=True)
+    secret = course / "solutions" / WEEK / "attention.ipynb"
+    secret.write_text("the instructor's solution")
+    (course / "nbgrader_config.py").write_text(
+        "from grader.nbgrader_setup.config import apply_course_config\nc = get_config()\napply_course_config(c)\n"
+        f"c.Exchange.root = {str(exchange)!r}\n")
+
+    def plant(name: str, owner: str, notebook: str | None = None, link: Path | None = None) -> None:
+        folder = inbound / f"{name}+{WEEK}+{{}} UTC+{owner}".format(
+            "2030-01-01 00:00:00.000000" if name != owner else "2026-12-01 10:00:00.000000")
+        folder.mkdir()
+        target = folder / "attention.ipynb"
+        if link is not None:
+            target.symlink_to(link)
+        else:
+            target.write_text(notebook)
+        for path in (folder, target):
+            os.lchown(path, pwd.getpwnam(owner).pw_uid, -1)
+
+    plant("daemon", "daemon", notebook="daemon's own work")
+    plant("daemon", "bin", notebook="bin's notebook, planted as daemon's")
+    plant("bin", "bin", link=secret)
+    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+           **{k: str(tmp_path / "jupyter" / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
+                                                                 "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}
+    done = subprocess.run([str(BIN / "nbgrader"), "collect", WEEK], cwd=course, env=env, capture_output=True, text=True,
+                          timeout=300)
+    log = done.stdout + done.stderr
+    collected = course / "submitted"
+    assert (collected / "daemon" / WEEK / "attention.ipynb").read_text() == "daemon's own work", log
+    assert not (collected / "bin" / WEEK).exists(), log  # nothing else of bin's to collect
+    assert "claims to be daemon's submission but is owned by bin" in log and "symbolic link" in log
