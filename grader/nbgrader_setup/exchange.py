@@ -17,18 +17,17 @@ makes its folder there), and ``nbgrader collect`` runs as the instructor. Plain 
 refuses both, with an error in the log naming the folder: a folder not owned by the student
 it names (when nbgrader's own ``check_owner`` is on, its default), a student id the grader
 would refuse (``grader.ids``), and any symbolic link inside. A refused folder is never
-copied and never hides the same student's real submission. ``nbgrader submit`` never makes
-any of them, so honest submissions are collected exactly as before.
+copied, never hides the same student's real submission, and its name (the student's
+choice: escape sequences that retitle or clear the instructor's terminal) is logged inert.
+``nbgrader submit`` never makes any of them, so honest submissions are collected exactly as before.
 """
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from nbgrader.exchange.default.collect import ExchangeCollect, pwd
 
-
-EARLIEST = datetime(1970, 1, 1)  # naive UTC, as nbgrader.utils.parse_utc gives
+from ..inert import terminal_safe
 
 
 class OwnedCollect(ExchangeCollect):
@@ -37,23 +36,19 @@ class OwnedCollect(ExchangeCollect):
     def _path_to_record(self, path):
         record = super()._path_to_record(path)
         record["refused"] = self._refusal(path, record["username"])
-        if record["refused"]:
-            self.log.error("Refusing %s: %s", os.path.basename(path), record["refused"])
-            record["timestamp"] = EARLIEST  # its timestamp is the student's choice: never newer than a collected one
+        if record["refused"]:  # the folder's name is the student's choice: shown inert
+            self.log.error("Refusing %s: %s", terminal_safe(os.path.basename(path)), terminal_safe(record["refused"]))
         return record
 
     def _sort_by_timestamp(self, records):
-        """Newest first, refused folders left out while the student has any other."""
+        """Newest first, refused folders left out while the student has any other (their timestamps are
+        the student's choice)."""
         acceptable = [r for r in records if not r.get("refused")]
         return super()._sort_by_timestamp(acceptable or records)
 
-    def do_copy(self, src, dest, log=None):
-        claimed = os.path.basename(src).rsplit("+", 3)[0]
-        problem = self._refusal(src, claimed)
-        if problem:  # the only folder found for that student: nothing is collected for them
-            self.log.error("Not collecting %s: %s", os.path.basename(src), problem)
-            return
-        super().do_copy(src, dest, log)
+    def init_src(self):
+        super().init_src()
+        self.src_records = [r for r in self.src_records if not r.get("refused")]  # never copied, never logged again
 
     def _refusal(self, path: str, student_id: str) -> str:
         """Why the inbound folder ``path`` must not be collected as ``student_id``'s, or ''."""

@@ -246,6 +246,7 @@ def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
     plant("daemon", "daemon", notebook="daemon's own work")
     plant("daemon", "bin", notebook="bin's notebook, planted as daemon's")
     plant("bin", "bin", link=secret)
+    plant("\x1b]0;pwned\x07\x1b[2J", "bin", notebook="a name that retitles and clears the instructor's terminal")
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
            **{k: str(tmp_path / "jupyter" / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
                                                                  "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}
@@ -256,3 +257,5 @@ def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
     assert (collected / "daemon" / WEEK / "attention.ipynb").read_text() == "daemon's own work", log
     assert not (collected / "bin" / WEEK).exists(), log  # nothing else of bin's to collect
     assert "claims to be daemon's submission but is owned by bin" in log and "symbolic link" in log
+    assert "\x1b" not in log and "\\x1b]0;pwned" in log  # the planted name is shown, inert
+    assert sorted(p.name for p in collected.iterdir()) == ["daemon"]
