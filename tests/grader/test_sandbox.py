@@ -459,6 +459,45 @@ def test_memory_bomb_is_contained(jail_paths):
         assert "memory" in info.value.reason
 
 
+@needs_sandbox
+@pytest.mark.skipif(fair_share_unavailable_reason() is not None, reason=f"no cgroups: {fair_share_unavailable_reason()}")
+def test_a_forking_memory_bomb_is_held_to_the_jails_memory(jail_paths):
+    """memory_bytes bounds the whole jail, not only each process: RLIMIT_AS is per process, so
+    children each under it together held any multiple of it (96 processes x 4 GiB by default),
+    enough to push the grading machine into its OOM killer and whoever it picks. Here four
+    children try to hold 600 MiB each under a 1.5 GiB limit: two at most may."""
+    program = """
+    import os, select, time
+
+    def bomb(children, mib):
+        r, w = os.pipe()
+        for _ in range(children):
+            if os.fork() == 0:
+                block = bytearray(mib * 1024 * 1024)
+                for i in range(0, len(block), 4096):
+                    block[i] = 1  # touch every page: resident, not only reserved
+                os.write(w, b"x")
+                time.sleep(60)
+                os._exit(0)
+        os.close(w)
+        held, deadline = 0, time.monotonic() + 20
+        while held < children and time.monotonic() < deadline:
+            if select.select([r], [], [], 0.5)[0]:
+                chunk = os.read(r, 64)
+                if not chunk:
+                    break  # every child is gone
+                held += len(chunk)
+        return held
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=1536 * 1024 ** 2, output_bytes=1024 ** 2)
+    with session(program, jail_paths, limits) as student:
+        try:
+            held = student.call("bomb", 4, 600)
+        except StudentCrashed:
+            held = 0  # the kernel ended the worker itself: contained too
+    assert held <= 2, f"{held} children held 600 MiB each under a 1.5 GiB limit"
+
+
 def _processes_in(pid_namespace: str) -> list[int]:
     """Host pids of the processes in ``pid_namespace`` (``pid:[inode]``, as /proc/PID/ns/pid reads)."""
     pids = []
@@ -644,7 +683,7 @@ def test_the_cgroups_of_a_killed_grader_are_swept():
     gone = subprocess.Popen(["true"])
     gone.wait()  # its pid now names no process
     live = fair_share.JailCgroup(1.0, 10)  # (making one sweeps too: make it first)
-    stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10)
+    stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10, 1024 ** 3)
     try:
         assert all(p.is_dir() for p in stale)
         assert fair_share.sweep_stale() >= len(stale)
