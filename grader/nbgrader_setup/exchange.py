@@ -16,7 +16,8 @@ makes its folder there), and ``nbgrader collect`` runs as the instructor. Plain 
 ``OwnedCollect`` (set as ``ExchangeFactory.collect`` by ``config.apply_course_config``)
 refuses both, with an error in the log naming the folder: a folder not owned by the student
 it names (when nbgrader's own ``check_owner`` is on, its default), a student id the grader
-would refuse (``grader.ids``), and any symbolic link inside. A refused folder is never
+would refuse (``grader.ids``), any symbolic link inside, and any file named with control
+characters (nbgrader logs the name of a file too large as it is, escape sequences included). A refused folder is never
 copied, never hides the same student's real submission, and its name (the student's
 choice: escape sequences that retitle or clear the instructor's terminal) is logged inert.
 ``nbgrader submit`` never makes any of them, so honest submissions are collected exactly as before.
@@ -73,4 +74,6 @@ class OwnedCollect(ExchangeCollect):
                 if os.path.islink(os.path.join(folder, name)):
                     link = os.path.relpath(os.path.join(folder, name), path)
                     return f"it holds a symbolic link ({link}), which would be copied from wherever it points"
+                if terminal_safe(name) != name:  # nbgrader logs some file names as they are (a file too large)
+                    return f"it holds a file named with control characters ({terminal_safe(name)})"
         return ""

@@ -231,11 +231,12 @@ def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
         "from grader.nbgrader_setup.config import apply_course_config\nc = get_config()\napply_course_config(c)\n"
         f"c.Exchange.root = {str(exchange)!r}\n")
 
-    def plant(name: str, owner: str, notebook: str | None = None, link: Path | None = None) -> None:
-        folder = inbound / f"{name}+{WEEK}+{{}} UTC+{owner}".format(
-            "2030-01-01 00:00:00.000000" if name != owner else "2026-12-01 10:00:00.000000")
+    def plant(name: str, owner: str, notebook: str | None = None, link: Path | None = None, when: str = "",
+              file_name: str = "attention.ipynb") -> None:
+        when = when or ("2030-01-01 00:00:00.000000" if name != owner else "2026-12-01 10:00:00.000000")
+        folder = inbound / f"{name}+{WEEK}+{when} UTC+{owner}"
         folder.mkdir()
-        target = folder / "attention.ipynb"
+        target = folder / file_name
         if link is not None:
             target.symlink_to(link)
         else:
@@ -247,6 +248,7 @@ def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
     plant("daemon", "bin", notebook="bin's notebook, planted as daemon's")
     plant("bin", "bin", link=secret)
     plant("\x1b]0;pwned\x07\x1b[2J", "bin", notebook="a name that retitles and clears the instructor's terminal")
+    plant("bin", "bin", notebook="x" * 10, when="2026-12-02 10:00:00.000000", file_name="\x1b]0;pwned\x07.ipynb")
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8",
            **{k: str(tmp_path / "jupyter" / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
                                                                  "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}
@@ -257,5 +259,6 @@ def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
     assert (collected / "daemon" / WEEK / "attention.ipynb").read_text() == "daemon's own work", log
     assert not (collected / "bin" / WEEK).exists(), log  # nothing else of bin's to collect
     assert "claims to be daemon's submission but is owned by bin" in log and "symbolic link" in log
-    assert "\x1b" not in log and "\\x1b]0;pwned" in log  # the planted name is shown, inert
+    assert "\x1b" not in log and "\\x1b]0;pwned" in log  # the planted names are shown, inert
+    assert "named with control characters" in log
     assert sorted(p.name for p in collected.iterdir()) == ["daemon"]
