@@ -52,19 +52,23 @@ class _Count:
 def _audit(event, args):
     """Process-wide audit hook (cannot be removed): note run-time code, and what switches a count off."""
     if event == "compile" or event == "code.__new__":
-        if len(args) > 1 and isinstance(args[1], str):
+        if len(args) > 1 and isinstance(args[1], str) and not (event == "compile" and _is_import(*args[:2])):
             _MADE_AT_RUN_TIME.add(args[1])
     elif event in _WATCHED and _counting:
         for count in list(_counting):
             count.saw(event)
 
 
-sys.addaudithook(_audit)
-
-
-def made_at_run_time(filename: str) -> bool:
-    """True for code compiled (``exec``, ``eval``, ``compile``) or renamed (``code.replace``) since import."""
-    return filename in _MADE_AT_RUN_TIME
+def _is_import(source, filename: str) -> bool:
+    """True when ``source`` is the library file ``filename`` itself: the import system compiling a
+    module that has no cached bytecode (code compiled under a library's name from other text is not)."""
+    if not isinstance(source, bytes) or not os.path.isabs(filename) or _is_student(filename):
+        return False
+    try:
+        with open(filename, "rb") as fh:
+            return fh.read() == source
+    except OSError:
+        return False
 
 
 def _is_student(filename: str) -> bool:
@@ -72,6 +76,9 @@ def _is_student(filename: str) -> bool:
     if filename.startswith("<frozen"):
         return False
     return not os.path.realpath(filename).startswith(_LIBRARY_DIRS) if os.path.isabs(filename) else True
+
+
+sys.addaudithook(_audit)
 
 
 def count_lines_where(is_student, fn, args, kwargs):
