@@ -21,18 +21,60 @@ characters (nbgrader logs the name of a file too large as it is, escape sequence
 copied, never hides the same student's real submission, and its name (the student's
 choice: escape sequences that retitle or clear the instructor's terminal) is logged inert.
 ``nbgrader submit`` never makes any of them, so honest submissions are collected exactly as before.
+
+Submission times. The late penalty reads ``timestamp.txt``, which the student's own process
+writes (``nbgrader submit``), so a late student could back-date it, or delete it (no time, no
+penalty). What the student cannot set is the kernel's change time (``ctime``) of the folder and
+its files: it is when the exchange received them. When the claimed time is missing, or earlier
+than that by more than ``received_slack`` seconds (a slow copy takes seconds, not minutes), the
+collected ``timestamp.txt`` says when the exchange received the submission instead, with a
+warning naming the student. Anything that changes the exchange's files afterwards (a ``chmod
+-R``, a copy of the whole exchange) also moves their change times: then set
+``c.OwnedCollect.trust_timestamps = True``.
 """
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 
 from nbgrader.exchange.default.collect import ExchangeCollect, pwd
+from traitlets import Bool, Float
 
 from ..inert import terminal_safe
 
 
 class OwnedCollect(ExchangeCollect):
-    """``nbgrader collect`` for the course: only folders a student made, holding no links, are copied."""
+    """``nbgrader collect`` for the course: only folders a student made, holding no links, are copied,
+    with the time the exchange received them where the student's claimed time cannot be true."""
+
+    received_slack = Float(600.0, help="Seconds a submission's timestamp.txt may precede the change time of its "
+                                       "files in the exchange").tag(config=True)
+    trust_timestamps = Bool(False, help="Take timestamp.txt as it is (after the exchange's files were changed "
+                                        "or copied, which moves their change times)").tag(config=True)
+
+    def do_copy(self, src, dest, log=None):
+        super().do_copy(src, dest, log)
+        if not self.trust_timestamps:
+            self._keep_received_time(src, dest)
+
+    def _keep_received_time(self, src: str, dest: str) -> None:
+        """Rewrite the collected ``timestamp.txt`` when it is missing or claims a time well before the
+        exchange received the submission (the latest change time of its folder and files)."""
+        times = [os.lstat(src).st_ctime] + [os.lstat(os.path.join(folder, name)).st_ctime
+                                            for folder, dirs, files in os.walk(src) for name in dirs + files]
+        received = datetime.fromtimestamp(max(times), timezone.utc).replace(tzinfo=None)  # naive UTC, as nbgrader's
+        claimed = self.coursedir.get_existing_timestamp(dest)
+        if claimed is not None and received - claimed <= timedelta(seconds=self.received_slack):
+            return
+        student = terminal_safe(os.path.basename(src).rsplit("+", 3)[0])
+        said = f"claims {claimed}" if claimed is not None else "has no timestamp.txt"
+        self.log.warning("%s's submission %s but reached the exchange at %s UTC: that time is kept", student, said,
+                         received.strftime("%Y-%m-%d %H:%M:%S"))
+        path = os.path.join(dest, "timestamp.txt")
+        if os.path.lexists(path):
+            os.remove(path)
+        with open(path, "w") as fh:
+            fh.write(received.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
 
     def _path_to_record(self, path):
         record = super()._path_to_record(path)
