@@ -231,6 +231,12 @@ def sweep_stale() -> int:
     return removed
 
 
+def jail_memory_limited() -> bool:
+    """True when each jail's cgroup also limits the memory of the whole jail (the ``memory`` controller)."""
+    backend = _backend()[0]
+    return backend is not None and ("memory" in backend.parents or getattr(backend, "memory", False))
+
+
 def fair_share_unavailable_reason() -> str | None:
     """Why jails run without a CPU quota and process limit here, or None when they get them."""
     return _backend()[1]
