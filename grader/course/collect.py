@@ -36,6 +36,10 @@ nothing is copied for that student. Other files are listed as ignored. Collectin
 replaces that student's ``submitted/<student>/<week>/``; other students and weeks are not
 touched.
 
+Links. A folder download holding a symbolic link is refused whole: opening it would read, as
+the instructor, whatever it points at (the solutions, a classmate's notebook). (The grader
+also refuses to grade a linked notebook under ``submitted/``, however it got there.)
+
 Sizes. A notebook over ``MAX_NOTEBOOK_BYTES`` (unpacked) is reported ``too_large`` and not
 copied; a zip that would unpack, or a collection that would write, more than
 ``MAX_COLLECT_BYTES`` in all is refused whole (a zip bomb) before anything is written.
@@ -185,6 +189,11 @@ def _files(path: Path):
     A zip that would unpack to more than ``MAX_COLLECT_BYTES`` is refused before anything is read.
     """
     if path.is_dir():
+        links = sorted(Path(folder) / name for folder, dirs, names in os.walk(path) for name in dirs + names
+                       if os.path.islink(os.path.join(folder, name)))
+        if links:  # opening it would read, as the instructor, whatever it points at (solutions, a classmate's notebook)
+            raise GraderError(f"refusing {path}: {links[0].relative_to(path)} is a symbolic link, not a file of the "
+                              "download; collect from the LMS download itself (or its .zip); nothing was written")
         found = [(full.relative_to(path).parts, _Source(lambda full=full: open(full, "rb"), full.stat().st_size))
                  for full in sorted(Path(folder) / name for folder, _, names in os.walk(path) for name in names)]
         yield _kept(path, found)

@@ -31,9 +31,14 @@ LIBRARY_ROOT = Path(__file__).resolve().parents[2] / "utils"
 DEFAULT_THRESHOLD = 0.5
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 # What an answer has no reason to touch: the delegation guard, code objects, module reloading,
-# frames. Listed for a person to read; nothing is scored on it.
+# frames; the grader's worker, which runs in the jail as ``__main__`` (replacing its functions
+# switches the guard off for every exercise, or forges what it reports), and what any frame or
+# object walk reaches it by; the checks' own helpers in ``utils.checks`` (the line count, the
+# recorders); switching the line count's tracing off. Listed for a person to read; nothing is
+# scored on it.
 SUSPICIOUS = ("delegation", "GUARD", "__code__", "__closure__", "importlib", "reload(", "sys.modules", "_getframe",
-              "get_referrers", "__globals__")
+              "get_referrers", "__globals__", "__main__", "__import__", "f_back", "f_globals", "tb_frame",
+              "currentframe", "inspect.stack", "gc.get_objects", "utils.checks", "settrace", "setprofile", "_thread")
 LIBRARY_PREFIX = "library__"
 
 

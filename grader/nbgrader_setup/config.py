@@ -10,7 +10,9 @@ What the settings close (``docs/nbgrader.md`` lists plain nbgrader's gaps):
   re-insertion fixed in ``RestoreDeletedCells``);
 - every cell has a timeout, and the jail puts a wall limit on the whole notebook;
 - what the student wrote or printed is stored inert (``grader.inert.InertNotebook``): the
-  autograded copy that formgrader and the feedback pages render runs no script.
+  autograded copy that formgrader and the feedback pages render runs no script;
+- ``nbgrader collect`` takes from the exchange only folders the student made, holding no
+  symbolic links (``grader.nbgrader_setup.exchange``).
 """
 from __future__ import annotations
 
@@ -80,6 +82,9 @@ def apply_course_config(c, course_root: Path | None = None) -> None:
     # nbgrader's default list also holds nbconvert's CSSHTMLHeaderPreprocessor, off for the same reason
     # as ClearMetadataPreprocessor above; the page's styles come from nbgrader's feedback template.
     c.GenerateFeedback.preprocessors = [GetGrades, InertNotebook]
+    # ``nbgrader collect`` from a hub's exchange: only a folder the student made, holding no symbolic links
+    # (plain nbgrader collects any folder named after a student, and copies what a link points at, as the instructor).
+    c.ExchangeFactory.collect = "grader.nbgrader_setup.exchange.OwnedCollect"
 
 
 def course_config(course_root: Path):

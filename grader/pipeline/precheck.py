@@ -6,6 +6,7 @@ the submission scores 0 and the batch goes on.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -38,6 +39,11 @@ def find_notebook(course: Course, week: str, student: str) -> Path:
     folder = course.submitted(student, week)
     expected = course.notebook_name(week)
     path = folder / expected
+    link = _symbolic_link(course.root / "submitted", folder)
+    if link is not None:  # whatever it points at would be read as the instructor: solutions, a classmate's work
+        raise NotGradable("linked_notebook", f"{link} is a symbolic link, so the grader would read whatever it points "
+                                             f"at as you; copy the student's own files there instead (or {RESUBMIT}), "
+                                             f"then run {regrade(week, student)}")
     if path.is_file():
         return path
     others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
@@ -47,6 +53,20 @@ def find_notebook(course: Course, week: str, student: str) -> Path:
                                               f"{expected} and run {again}")
     raise NotGradable("missing_notebook", f"no {expected} in {folder}: copy the student's notebook there under that "
                                           f"name (or {RESUBMIT}), then run {again}")
+
+
+def _symbolic_link(top: Path, folder: Path) -> Path | None:
+    """The first symbolic link among ``folder``, the folders from ``top`` down to it, and what it holds; or None."""
+    chain = [folder, *[p for p in folder.parents if top in p.parents]]
+    for path in reversed(chain):
+        if path.is_symlink():
+            return path
+    if folder.is_dir():
+        for inside, dirs, files in os.walk(folder):
+            for name in sorted(dirs + files):
+                if os.path.islink(os.path.join(inside, name)):
+                    return Path(inside) / name
+    return None
 
 
 def read_notebook(path: Path, week: str = "<week>", student: str = "<id>"):

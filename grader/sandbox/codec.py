@@ -8,8 +8,12 @@ side to wrap an argument as a tensor. Anything else is refused with ``CodecError
 where it was found.
 
 Decoding never runs code: ``np.load(..., allow_pickle=False)``, object arrays refused, payload
-and uncompressed sizes checked before anything is loaded. This module needs only the standard
-library and NumPy: it is copied into the sandbox next to the worker.
+and uncompressed sizes checked before anything is loaded. Nor can a small payload grow large
+once decoded (the other side may be the student's code, and the trusted side has no memory
+limit of its own): each array is referred to once at most, the JSON tree is capped at
+``MAX_META_BYTES`` (its Python objects take about 50 times its size) and a payload holds at most
+``MAX_ARRAYS`` arrays. This module needs only the standard library and NumPy: it is copied into
+the sandbox next to the worker.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ import zipfile
 import numpy as np
 
 MAX_BYTES = 256 * 1024 * 1024
+MAX_META_BYTES = 4 * 1024 * 1024  # the JSON tree: lists and numbers, not arrays (those travel as .npy entries)
+MAX_ARRAYS = 65536
 MAX_DEPTH = 64
 META_KEY = "__meta__"
 ARRAY_KINDS = "biufcUS"  # bool, int, uint, float, complex, str, bytes; never object or void
@@ -71,6 +77,8 @@ class _Encoder:
         self.nbytes += arr.nbytes
         if self.nbytes > self.max_bytes:
             raise CodecError(f"payload larger than {self.max_bytes} bytes (at {where})")
+        if len(self.arrays) >= MAX_ARRAYS:
+            raise CodecError(f"more than {MAX_ARRAYS} arrays or NumPy scalars (at {where}): return one array instead")
         key = f"a{len(self.arrays)}"
         self.arrays[key] = arr
         return key
@@ -109,6 +117,9 @@ def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
     enc = _Encoder(max_bytes)
     tree = enc.tree(value, "value")
     meta = json.dumps(tree, allow_nan=True).encode()
+    if len(meta) > MAX_META_BYTES:
+        raise CodecError(f"the value's structure takes {len(meta)} bytes, more than the limit of {MAX_META_BYTES}: "
+                         "return NumPy arrays rather than long lists of numbers")
     buf = io.BytesIO()
     np.savez(buf, **{META_KEY: np.frombuffer(meta, dtype=np.uint8)}, **enc.arrays)
     data = buf.getvalue()
@@ -121,10 +132,14 @@ class _Decoder:
     def __init__(self, npz, make_tensor):
         self.npz = npz
         self.make_tensor = make_tensor
+        self.used: set = set()
 
     def array(self, key):
         if not isinstance(key, str) or key == META_KEY or key not in self.npz.files:
             raise CodecError(f"payload refers to a missing array {key!r}")
+        if key in self.used:  # each reference would load a copy: a small payload would fill the memory
+            raise CodecError(f"payload refers to array {key!r} more than once")
+        self.used.add(key)
         try:
             arr = self.npz[key]
         except ValueError as exc:  # object arrays need pickle: refused
@@ -175,9 +190,15 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES, make_tensor=AsTensor):
         raise CodecError(f"payload of {len(data)} bytes is larger than the limit of {max_bytes}")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unpacked = sum(info.file_size for info in zf.infolist())
+            entries = zf.infolist()
+        unpacked = sum(info.file_size for info in entries)
         if unpacked > max_bytes:
             raise CodecError(f"payload unpacks to {unpacked} bytes, more than the limit of {max_bytes}")
+        if len(entries) > MAX_ARRAYS + 1:
+            raise CodecError(f"payload holds {len(entries) - 1} arrays, more than the limit of {MAX_ARRAYS}")
+        meta_size = max((info.file_size for info in entries if info.filename == META_KEY + ".npy"), default=0)
+        if meta_size > MAX_META_BYTES + 4096:  # the .npy header is at most a few hundred bytes
+            raise CodecError(f"payload metadata unpacks to {meta_size} bytes, more than the limit of {MAX_META_BYTES}")
         npz = np.load(io.BytesIO(data), allow_pickle=False)
     except CodecError:
         raise

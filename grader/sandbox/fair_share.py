@@ -1,13 +1,18 @@
-"""A CPU quota and a process limit for every jail, through the kernel's cgroups.
+"""A CPU quota, a process limit and a memory limit for every jail, through the kernel's cgroups.
 
-Namespaces hide the host; they do not share the CPU. A submission that forks many spinning
-processes, each in a session of its own (``setsid()`` defeats ``nice`` and the scheduler's
-autogroups), would take the machine from everyone graded beside it. So each jail gets a
-control group of its own with
+Namespaces hide the host; they do not share the CPU or the memory. A submission that forks
+many spinning processes, each in a session of its own (``setsid()`` defeats ``nice`` and the
+scheduler's autogroups), would take the machine from everyone graded beside it; one whose
+children each allocate up to their own ``RLIMIT_AS`` (a per-process limit) would hold any
+multiple of it, and the kernel's OOM killer would pick its victim anywhere on the machine. So
+each jail gets a control group of its own with
 
-- a CPU quota (``Limits.cpus`` CPUs' worth of time per period, whatever it forks), and
+- a CPU quota (``Limits.cpus`` CPUs' worth of time per period, whatever it forks),
 - a process limit (``Limits.processes``; threads count), which holds even for processes
-  of the root user, whom ``RLIMIT_NPROC`` does not bind.
+  of the root user, whom ``RLIMIT_NPROC`` does not bind, and
+- a memory limit (``Limits.memory_bytes`` for the whole jail, its tmpfs files included; no
+  swap), where the ``memory`` controller can be had: past it the kernel ends a process of
+  that jail, never one outside it.
 
 Where cgroups can be had:
 
@@ -78,23 +83,37 @@ class _V1:
 
     def __init__(self):
         self.parents = {}
-        for controller in ("cpu", "pids"):
+        for controller in ("cpu", "pids", "memory"):
             mount = CGROUP_ROOT / controller
             if not (mount / "cgroup.procs").exists():
+                if controller == "memory":
+                    continue  # optional: the jail's processes still have RLIMIT_AS each
                 raise OSError(errno.ENOENT, f"the cgroup v1 '{controller}' controller is not mounted at {mount}")
             parent = mount / _own_cgroup(controller).lstrip("/") / GROUP_NAME
-            parent.mkdir(exist_ok=True)
-            _probe_dir(parent)
+            try:
+                parent.mkdir(exist_ok=True)
+                _probe_dir(parent)
+            except OSError:
+                if controller == "memory":
+                    continue
+                raise
             self.parents[controller] = parent
 
-    def create(self, name: str, cpus: float, processes: int) -> list[Path]:
+    def create(self, name: str, cpus: float, processes: int, memory: int) -> list[Path]:
         cpu, pids = self.parents["cpu"] / name, self.parents["pids"] / name
         cpu.mkdir()
         pids.mkdir()
         _write(cpu / "cpu.cfs_period_us", str(PERIOD_US))
         _write(cpu / "cpu.cfs_quota_us", str(max(1000, int(cpus * PERIOD_US))))
         _write(pids / "pids.max", str(processes))
-        return [cpu, pids]
+        if "memory" not in self.parents:
+            return [cpu, pids]
+        mem = self.parents["memory"] / name
+        mem.mkdir()
+        _write(mem / "memory.limit_in_bytes", str(memory))
+        if (mem / "memory.memsw.limit_in_bytes").exists():  # memory and swap together: no escape into swap
+            _write(mem / "memory.memsw.limit_in_bytes", str(memory))
+        return [cpu, pids, mem]
 
     def rebalance(self) -> None:
         parent = self.parents["cpu"]
@@ -112,6 +131,10 @@ class _V2:
             parent = CGROUP_ROOT / GROUP_NAME
             parent.mkdir(exist_ok=True)
             _write(CGROUP_ROOT / "cgroup.subtree_control", "+cpu +pids")
+            try:
+                _write(CGROUP_ROOT / "cgroup.subtree_control", "+memory")
+            except OSError:
+                pass
         else:
             raise OSError(errno.EPERM, f"an ordinary user needs a delegated cgroup; name one in ${ENV_DELEGATED}")
         available = (parent / "cgroup.controllers").read_text().split()
@@ -119,14 +142,24 @@ class _V2:
         if missing:
             raise OSError(errno.ENOENT, f"{parent} lacks the {' and '.join(sorted(missing))} controller(s)")
         _write(parent / "cgroup.subtree_control", "+cpu +pids")
+        self.memory = "memory" in available
+        if self.memory:  # optional: without it the jail's processes still have RLIMIT_AS each
+            try:
+                _write(parent / "cgroup.subtree_control", "+memory")
+            except OSError:
+                self.memory = False
         _probe_dir(parent)
         self.parents = {"v2": parent}
 
-    def create(self, name: str, cpus: float, processes: int) -> list[Path]:
+    def create(self, name: str, cpus: float, processes: int, memory: int) -> list[Path]:
         path = self.parents["v2"] / name
         path.mkdir()
         _write(path / "cpu.max", f"{max(1000, int(cpus * PERIOD_US))} {PERIOD_US}")
         _write(path / "pids.max", str(processes))
+        if self.memory:
+            _write(path / "memory.max", str(memory))
+            if (path / "memory.swap.max").exists():
+                _write(path / "memory.swap.max", "0")
         return [path]
 
     def rebalance(self) -> None:
@@ -198,6 +231,12 @@ def sweep_stale() -> int:
     return removed
 
 
+def jail_memory_limited() -> bool:
+    """True when each jail's cgroup also limits the memory of the whole jail (the ``memory`` controller)."""
+    backend = _backend()[0]
+    return backend is not None and ("memory" in backend.parents or getattr(backend, "memory", False))
+
+
 def fair_share_unavailable_reason() -> str | None:
     """Why jails run without a CPU quota and process limit here, or None when they get them."""
     return _backend()[1]
@@ -207,12 +246,12 @@ class JailCgroup:
     """The cgroup(s) of one jail. ``procs_files()`` for the first process to join; ``kill()``
     ends everything still in them; ``remove()`` deletes them (after the jail has ended)."""
 
-    def __init__(self, cpus: float, processes: int):
+    def __init__(self, cpus: float, processes: int, memory: int = 4 * 1024 ** 3):
         backend, reason = _backend()
         if backend is None:
             raise RuntimeError(reason)
         sweep_stale()
-        self.paths = backend.create(f"jail-{os.getpid()}-{uuid.uuid4().hex[:12]}", cpus, processes)
+        self.paths = backend.create(f"jail-{os.getpid()}-{uuid.uuid4().hex[:12]}", cpus, processes, memory)
         rebalance()
 
     @staticmethod

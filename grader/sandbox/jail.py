@@ -380,7 +380,7 @@ class JailedProcess:
                                        else list(python_path), env)
         command = [flags[0], "--args", str(args_file.fileno()), "--",  # the command: paths inside the jail only
                    sys.executable, "-I", "-S", f"{JAIL_INPUT}/_grader_bootstrap.py", json.dumps(config)]
-        self.cgroup = JailCgroup(limits.cpus, limits.processes) if JailCgroup.available() else None
+        self.cgroup = JailCgroup(limits.cpus, limits.processes, limits.memory_bytes) if JailCgroup.available() else None
         if self.cgroup is not None:
             command = ["/bin/sh", "-c", JOIN_CGROUP, "sh", *command]
             environment["GRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files())

@@ -13,7 +13,9 @@ class Limits:
 
     cpu_seconds:   RLIMIT_CPU per process (the kernel sends SIGXCPU, then SIGKILL).
     wall_seconds:  wall-clock limit on the whole jail, enforced by the trusted parent.
-    memory_bytes:  RLIMIT_AS per process (address space; allocations past it fail).
+    memory_bytes:  RLIMIT_AS per process (address space; allocations past it fail), and the memory of the
+                   whole jail (its tmpfs files included) through its cgroup where the memory controller
+                   can be had (see ``fair_share``): however many processes it forks, no more.
     processes:     processes and threads the whole jail may hold at once: its cgroup's pids.max
                    where cgroups can be had, and RLIMIT_NPROC counted inside the jail's own user
                    namespace (nbclient plus a kernel use about 20 threads), so a fork bomb stops here.

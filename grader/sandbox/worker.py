@@ -38,6 +38,10 @@ try:  # the library's answers to the exercises refuse to run inside the answers 
     from utils.checks.delegation import activate_for_answer, install_all
 except ImportError:  # no utils, so nothing to delegate to
     install_all, activate_for_answer = (lambda: None), (lambda name: contextlib.nullcontext())
+try:  # imported before the submission's code runs: its audit hook notes the code the submission makes
+    from utils.checks.tracing import count_lines_where  # at run time (exec, compile), whose lines count as its own
+except ImportError:  # no utils: nothing inspects calls
+    count_lines_where = None
 
 
 def describe_exception(exc: BaseException) -> dict:
@@ -137,7 +141,6 @@ def handle_call(req, namespace):
     fn = lookup(namespace, req["name"])
     args = req.get("args", ())
     if req.get("inspect"):
-        from utils.checks.tracing import count_lines_where
         outputs, lines = count_lines_where(lambda name: name.startswith(STUDENT_FILE_PREFIX), fn, args, req.get("kwargs", {}))
         return {"outputs": outputs, "args_after": list(args), "lines": lines, "output_type": type(outputs).__name__}
     outputs = fn(*args, **req.get("kwargs", {}))

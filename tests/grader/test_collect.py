@@ -229,3 +229,27 @@ def test_the_demos_canvas_download_collects_back_byte_for_byte(course, tmp_path)
     result = collect(course, WEEK, archive)
     assert {s: submitted(course, s) for s in files} == files
     assert problems(result) == [(RENAMED, "don")]
+
+
+def test_a_symbolic_link_is_never_read_as_a_students_notebook(course, tmp_path):
+    """A link in place of a notebook would be read, as the instructor, from wherever it points: the
+    solutions, or a classmate's submission. A folder download holding one is refused whole, and a
+    linked notebook (or folder) under submitted/, however it got there, is not graded."""
+    solution = course.solutions / WEEK / course.notebook_name(WEEK)
+    download = write_tree(tmp_path / "dl", {"ada/attention.ipynb": b"ada"})
+    (download / "eve").mkdir()
+    (download / "eve" / "attention.ipynb").symlink_to(solution)
+    with pytest.raises(GraderError, match=r"eve/attention.ipynb is a symbolic link.*nothing was written"):
+        collect(course, WEEK, download)
+    assert not (course.root / "submitted").exists() or not any((course.root / "submitted").iterdir())
+
+    mallory = course.submitted("mallory", WEEK)
+    mallory.mkdir(parents=True)
+    (mallory / course.notebook_name(WEEK)).symlink_to(solution)
+    trudy = course.submitted("trudy", WEEK)
+    trudy.parent.mkdir(parents=True)
+    trudy.symlink_to(solution.parent, target_is_directory=True)
+    for student in ("mallory", "trudy"):
+        with pytest.raises(NotGradable) as linked:
+            find_notebook(course, WEEK, student)
+        assert linked.value.status == "linked_notebook" and "symbolic link" in linked.value.reason

@@ -209,3 +209,92 @@ def solution_answers_for(t: Term) -> dict:
 
     course = Course(t.course)  # not Course.at: that would leave root-owned state in the course
     return {**solution_answers(course, WEEK), **model_answers(course, WEEK)}
+
+
+class Inbound:
+    """A course root and an exchange whose inbound folder the test fills as students could (as root,
+    chowning each folder to its maker: the system users ``daemon`` and ``bin`` play two students);
+    ``collect()`` runs plain ``nbgrader collect`` in the course root, as the instructor does."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp = tmp_path
+        self.course, exchange = tmp_path / "course", tmp_path / "exchange"
+        self.inbound = exchange / COURSE / "inbound"
+        self.inbound.mkdir(parents=True)
+        (self.course / "solutions" / WEEK).mkdir(parents=True)
+        self.secret = self.course / "solutions" / WEEK / "attention.ipynb"
+        self.secret.write_text("the instructor's solution")
+        (self.course / "nbgrader_config.py").write_text(
+            "from grader.nbgrader_setup.config import apply_course_config\nc = get_config()\napply_course_config(c)\n"
+            f"c.Exchange.root = {str(exchange)!r}\n")
+
+    def plant(self, name: str, owner: str, notebook: str | None = None, link: Path | None = None, when: str = "",
+              file_name: str = "attention.ipynb", timestamp: str | None = None) -> None:
+        when = when or ("2030-01-01 00:00:00.000000" if name != owner else "2026-12-01 10:00:00.000000")
+        folder = self.inbound / f"{name}+{WEEK}+{when} UTC+{owner}"
+        folder.mkdir()
+        target = folder / file_name
+        if link is not None:
+            target.symlink_to(link)
+        else:
+            target.write_text(notebook)
+        made = [folder, target]
+        if timestamp is not None:
+            (folder / "timestamp.txt").write_text(timestamp)
+            made.append(folder / "timestamp.txt")
+        for path in made:
+            os.lchown(path, pwd.getpwnam(owner).pw_uid, -1)
+
+    def collect(self) -> str:
+        env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(self.tmp), "LANG": "C.UTF-8",
+               **{k: str(self.tmp / "jupyter" / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
+                                                                     "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")}}
+        done = subprocess.run([str(BIN / "nbgrader"), "collect", WEEK], cwd=self.course, env=env, capture_output=True,
+                              text=True, timeout=300)
+        return done.stdout + done.stderr
+
+
+def test_collect_takes_only_folders_the_student_made_without_links(tmp_path):
+    """What a student can plant in the exchange's inbound folder (writable by every student on a hub)
+    is refused by ``nbgrader collect`` with the course's config, run by the instructor as usual:
+
+    - a folder named as a classmate's submission, with a newer timestamp (plain nbgrader only warned
+      "cheating attempt?" and collected it as the classmate's, replacing their real one);
+    - a submission whose notebook is a symbolic link to the solutions (copytree followed it, as the
+      instructor, and the solution was graded as the student's own);
+    - names with escape sequences, which nbgrader logged as they are on the instructor's terminal."""
+    x = Inbound(tmp_path)
+    x.plant("daemon", "daemon", notebook="daemon's own work")
+    x.plant("daemon", "bin", notebook="bin's notebook, planted as daemon's")
+    x.plant("bin", "bin", link=x.secret)
+    x.plant("\x1b]0;pwned\x07\x1b[2J", "bin", notebook="a name that retitles and clears the instructor's terminal")
+    x.plant("bin", "bin", notebook="x" * 10, when="2026-12-02 10:00:00.000000", file_name="\x1b]0;pwned\x07.ipynb")
+    log = x.collect()
+    collected = x.course / "submitted"
+    assert (collected / "daemon" / WEEK / "attention.ipynb").read_text() == "daemon's own work", log
+    assert not (collected / "bin" / WEEK).exists(), log  # nothing else of bin's to collect
+    assert "claims to be daemon's submission but is owned by bin" in log and "symbolic link" in log
+    assert "\x1b" not in log and "\\x1b]0;pwned" in log  # the planted names are shown, inert
+    assert "named with control characters" in log
+    assert sorted(p.name for p in collected.iterdir()) == ["daemon"]
+
+
+def test_a_back_dated_submission_keeps_the_time_the_exchange_received_it(tmp_path):
+    """The late penalty reads timestamp.txt, which the student's own process writes: a late student
+    wrote yesterday's time into it (or deleted it: no time, no penalty) and was on time. The
+    collected copy now says when the exchange received the files (their change time, which no
+    student can set); an honest timestamp, seconds before that, is kept as it is."""
+    from nbgrader.utils import parse_utc
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    honest = (now - timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    x = Inbound(tmp_path)
+    x.plant("daemon", "daemon", notebook="late work", when=yesterday, timestamp=yesterday + " UTC")
+    x.plant("bin", "bin", notebook="on time", when=honest[:-4], timestamp=honest)
+    log = x.collect()
+    submitted = x.course / "submitted"
+    kept = parse_utc((submitted / "daemon" / WEEK / "timestamp.txt").read_text())
+    assert abs((kept - now).total_seconds()) < 120, (kept, log)
+    assert "daemon's submission claims" in log and "reached the exchange" in log
+    assert (submitted / "bin" / WEEK / "timestamp.txt").read_text() == honest

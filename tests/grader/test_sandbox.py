@@ -6,6 +6,8 @@ whoever runs pytest (``test_rootless.py`` runs them as an ordinary user too).
 """
 from __future__ import annotations
 
+import io
+import json
 import os
 import socket
 import subprocess
@@ -22,7 +24,7 @@ import utils
 from grader.sandbox import (AsTensor, CodecError, Limits, SandboxUnavailable, StudentCrashed, StudentError, StudentSession,
                             StudentTimeout, fair_share_unavailable_reason, require_sandbox, run_notebook,
                             sandbox_unavailable_reason)
-from grader.sandbox import codec, jail
+from grader.sandbox import codec, fair_share, jail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 needs_sandbox = pytest.mark.skipif(sandbox_unavailable_reason() is not None,
@@ -83,6 +85,37 @@ def test_codec_refuses_objects_pickles_and_oversized_payloads(tmp_path):
     (tmp_path / "link.npz").symlink_to(pickled)
     with pytest.raises(CodecError, match="cannot open"):
         codec.read_file(tmp_path / "link.npz")
+
+
+def forged_payload(tree, **arrays) -> bytes:
+    """An npz as a hostile worker could send it: any metadata tree, any arrays."""
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def test_codec_refuses_payloads_that_grow_when_decoded(monkeypatch):
+    """A reply is decoded on the trusted side, which has no memory limit: a payload within the size caps
+    must not decode into much more than itself (one array referred to N times made N copies: 1 MiB
+    sent, 300 MiB allocated; 10 MiB of JSON lists became 0.5 GiB of Python objects)."""
+    repeated = {"$": "tuple", "items": [{"$": "array", "key": "a0"}] * 300}
+    with pytest.raises(CodecError, match="more than once"):
+        codec.decode(forged_payload(repeated, a0=np.zeros(1 << 10)))
+    empty_lists = ("[" + ",".join(["[]"] * (codec.MAX_META_BYTES // 3 + 10)) + "]")
+    with pytest.raises(CodecError, match="metadata unpacks to"):
+        codec.decode(forged_payload(json.loads(empty_lists)))
+    monkeypatch.setattr(codec, "MAX_ARRAYS", 8)
+    many = {"$": "tuple", "items": [{"$": "array", "key": f"a{i}"} for i in range(9)]}
+    with pytest.raises(CodecError, match="more than the limit of 8"):
+        codec.decode(forged_payload(many, **{f"a{i}": np.zeros(1) for i in range(9)}))
+    with pytest.raises(CodecError, match="more than 8 arrays"):  # the worker's side says so before sending
+        codec.encode([np.float64(i) for i in range(9)])
+    monkeypatch.undo()
+    with pytest.raises(CodecError, match="rather than long lists"):
+        codec.encode([0.5] * (codec.MAX_META_BYTES // 4))
+    value = {"x": [np.arange(3)] * 2, "n": list(range(100))}  # the same array twice is sent twice: fine
+    out = codec.decode(codec.encode(value))
+    assert len(out["x"]) == 2 and out["n"] == list(range(100))
 
 
 def test_unavailable_sandbox_fails_loudly(monkeypatch, tmp_path):
@@ -173,6 +206,68 @@ def test_an_inspected_call_reports_arguments_after_it_and_the_lines_it_ran(jail_
         with pytest.raises(StudentError, match="switched off"):
             student.call_with("untraced", (x,), inspect=True)
     assert np.array_equal(x, np.arange(4.0)), "the caller's own array never changes: only the worker's copy did"
+
+
+@needs_sandbox
+def test_a_loop_cannot_hide_from_the_line_count(jail_paths):
+    """A loop hidden by a one-line trick still shows in an inspected call's line count (the hidden
+    checks' "no Python loop" point): tracing paused and resumed, the loop in code made by exec or
+    compile (under a library's file name, or renamed with code.replace before the call), in a thread,
+    or in a forked process. Each escaped the count; now each is counted or refused."""
+    program = """
+    import os, sys, threading, types
+    import numpy as np
+
+    def paused(a):
+        t = sys.gettrace()
+        sys.settrace(None)
+        out = [v * 2 for v in a]
+        sys.settrace(t)
+        return out
+
+    def exec_string(a):
+        ns = {"a": a}
+        exec("out = [v * 2 for v in a]", ns)
+        return ns["out"]
+
+    def exec_as_library(a):
+        ns = {"a": a}
+        exec(compile("out = [v * 2 for v in a]", np.__file__, "exec"), ns)
+        return ns["out"]
+
+    def _loop(a):
+        out = []
+        for v in a:
+            out.append(v * 2)
+        return out
+
+    renamed = types.FunctionType(_loop.__code__.replace(co_filename=np.__file__), globals())
+
+    def threaded(a):
+        box = []
+        worker = threading.Thread(target=lambda: box.append([v * 2 for v in a]))
+        worker.start()
+        worker.join()
+        return box[0]
+
+    def forked(a):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, np.asarray([v * 2 for v in a]).tobytes())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return np.frombuffer(os.read(r, 1 << 16), dtype=a.dtype)
+    """
+    with session(program, jail_paths) as student:
+        def extra_lines(name):
+            short, long = (student.call_with(name, (np.arange(n),), inspect=True)["lines"] for n in (10, 100))
+            return long - short
+        for name in ("exec_string", "exec_as_library", "renamed", "threaded"):
+            assert extra_lines(name) >= 90, name  # one traced line (or more) per item
+        for name, why in (("paused", "sys.settrace was called"), ("forked", "forked")):
+            with pytest.raises(StudentError, match=f"switched off.*{why}"):
+                student.call_with(name, (np.arange(10),), inspect=True)
 
 
 @needs_sandbox
@@ -364,6 +459,45 @@ def test_memory_bomb_is_contained(jail_paths):
         assert "memory" in info.value.reason
 
 
+@needs_sandbox
+@pytest.mark.skipif(not fair_share.jail_memory_limited(), reason="no cgroup memory controller for the jails here")
+def test_a_forking_memory_bomb_is_held_to_the_jails_memory(jail_paths):
+    """memory_bytes bounds the whole jail, not only each process: RLIMIT_AS is per process, so
+    children each under it together held any multiple of it (96 processes x 4 GiB by default),
+    enough to push the grading machine into its OOM killer and whoever it picks. Here four
+    children try to hold 600 MiB each under a 1.5 GiB limit: two at most may."""
+    program = """
+    import os, select, time
+
+    def bomb(children, mib):
+        r, w = os.pipe()
+        for _ in range(children):
+            if os.fork() == 0:
+                block = bytearray(mib * 1024 * 1024)
+                for i in range(0, len(block), 4096):
+                    block[i] = 1  # touch every page: resident, not only reserved
+                os.write(w, b"x")
+                time.sleep(60)
+                os._exit(0)
+        os.close(w)
+        held, deadline = 0, time.monotonic() + 20
+        while held < children and time.monotonic() < deadline:
+            if select.select([r], [], [], 0.5)[0]:
+                chunk = os.read(r, 64)
+                if not chunk:
+                    break  # every child is gone
+                held += len(chunk)
+        return held
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=1536 * 1024 ** 2, output_bytes=1024 ** 2)
+    with session(program, jail_paths, limits) as student:
+        try:
+            held = student.call("bomb", 4, 600)
+        except StudentCrashed:
+            held = 0  # the kernel ended the worker itself: contained too
+    assert held <= 2, f"{held} children held 600 MiB each under a 1.5 GiB limit"
+
+
 def _processes_in(pid_namespace: str) -> list[int]:
     """Host pids of the processes in ``pid_namespace`` (``pid:[inode]``, as /proc/PID/ns/pid reads)."""
     pids = []
@@ -464,6 +598,30 @@ class TinyLinear(Module):
 
 
 @needs_sandbox
+def test_a_forged_reply_that_would_grow_when_decoded_is_refused(jail_paths):
+    """The student's code owns the worker's process: it can replace the encoder and answer with a
+    payload of 1 MiB that names one array 400 times. The trusted side refuses it instead of making
+    400 copies (a larger count would have filled the grading machine's memory)."""
+    program = """
+    import __main__, io, json
+    import numpy as np
+
+    def forged_encode(value, **kwargs):
+        tree = {"$": "dict", "items": [["ok", True], ["value", {"$": "tuple", "items": [{"$": "array", "key": "a0"}] * 400}]]}
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8), a0=np.zeros(1 << 17))
+        return buf.getvalue()
+
+    def answer(x):
+        __main__.codec.encode = forged_encode
+        return x
+    """
+    with session(program, jail_paths) as student:
+        with pytest.raises(StudentCrashed, match="more than once"):
+            student.call("answer", np.ones(3))
+
+
+@needs_sandbox
 def test_module_request_returns_outputs_and_gradients(jail_paths):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 3))
@@ -525,7 +683,7 @@ def test_the_cgroups_of_a_killed_grader_are_swept():
     gone = subprocess.Popen(["true"])
     gone.wait()  # its pid now names no process
     live = fair_share.JailCgroup(1.0, 10)  # (making one sweeps too: make it first)
-    stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10)
+    stale = fair_share._backend()[0].create(f"jail-{gone.pid}-stale", 1.0, 10, 1024 ** 3)
     try:
         assert all(p.is_dir() for p in stale)
         assert fair_share.sweep_stale() >= len(stale)

@@ -59,6 +59,10 @@ def made_up_class(tmp_path_factory):
         "dave": {"sdpa": "# <script>document.title = 'pwned'</script>\n" + library},
         "eve": {},
         "frank": {"sdpa": "from utils.checks import delegation\ndelegation.GUARD.active.clear()\n" + CAROL_SDPA},
+        # the grader's worker is __main__ in the jail: these two lines switch the guard off (a hidden check
+        # then passes the library's own answer) and named none of the words above
+        "grace": {"sdpa": "import __main__, contextlib\n__main__.activate_for_answer = lambda name: contextlib.nullcontext()\n"
+                          "from utils.nn.attention import scaled_dot_product_attention"},
     }
     for student, replaced in submissions.items():
         folder = course.submitted(student, WEEK)
@@ -81,6 +85,7 @@ def test_flags_copies_and_library_source_but_not_independent_work(made_up_class,
     assert "eve" not in flagged and not {"carol", "frank"} & {n for pair in pairs for n in pair if "alice" in pair}, printed
     assert "'bad id*': the folder name is not a plain student id" in printed
     assert "frank mentions delegation, GUARD" in printed
+    assert "grace mentions __main__" in printed
     assert frozenset(("carol", "frank")) in pairs, printed  # frank pasted carol's answer under his guard-clearing lines
     report = (course.root / "similarity" / WEEK / "report.html").read_text()
     assert "dave" in report and "alice" in report

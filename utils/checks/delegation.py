@@ -22,8 +22,10 @@ trampolines in place, ``active`` marks the exercises whose counterparts refuse t
 ``forbidding`` does both for the length of one visible check and restores everything after.
 The grader's jail installs every guard before the submission's code is loaded and activates
 the exercise of each request (``activate_for_answer``), so nothing the student can reach is
-unguarded. This stops delegation, not a determined student rewriting the library in memory;
-copying the library's source is what ``python -m grader similarity`` reports.
+unguarded. This stops delegation, not a determined student rewriting the library or the
+grader's worker in memory (the worker is ``__main__`` in the jail: replacing its
+``activate_for_answer`` switches every guard off); ``python -m grader similarity`` reports
+copying the library's source, and names the answers that reach for either.
 """
 from __future__ import annotations
 
