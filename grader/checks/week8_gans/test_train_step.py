@@ -9,8 +9,11 @@ recorded: which optimizer stepped when, every gradient each network held at each
 returned losses and the parameters after. The same recorder runs here on the reference
 ``train_step`` with the same weights, and everything is compared in this process.
 
-What the student's code could fake is only its own record, and faking it right means knowing
-the gradients of the reference update for weights it never saw.
+The record is made in the student's process, so code that rewrites the recorder could forge it.
+Forging the gradients and the parameters after the update means knowing the reference update
+for weights it never saw; the order of the steps and where gradients did not flow (the "order"
+and "detach" points) hold no such secret and can be forged by such code. That code has to reach
+into ``utils.checks``, which the similarity report flags.
 """
 import numpy as np
 import pytest
