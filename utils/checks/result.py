@@ -129,7 +129,7 @@ class CheckResult:
             message = html.escape(item.details()).replace("\n", "<br>") if not item.passed else ""
             rows.append(
                 f"<tr><td style='text-align:left'>{html.escape(item.name)}</td>"
-                f"<td style='color:{mark[1]};font-weight:bold'>{mark[0]}</td>"
+                f"<td style='color:{mark[1]};font-weight:bold;white-space:nowrap'>{mark[0]}</td>"
                 f"<td style='text-align:left;font-family:monospace'>{message}</td></tr>"
             )
         return (
